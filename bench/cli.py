@@ -1,0 +1,123 @@
+"""`ftrag` command line: run, validate, list, report, synth."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bench.errors import UserError
+
+
+def cmd_run(args) -> None:
+    from bench.pipeline import run
+
+    overrides = list(args.overrides)
+    if args.limit is not None:
+        overrides.append(f"limit={args.limit}")
+    if args.arms:
+        overrides.append(f"arms=[{args.arms}]")
+    if args.model:
+        overrides.append(f"model.generator={args.model}")
+    run_dir = run(args.task, overrides, args.run_id)
+    print(f"\nreport: {run_dir / 'report.md'}")
+
+
+def cmd_validate(args) -> None:
+    from bench.tasks import load_task
+
+    task = load_task(args.task)
+    print(f"{task.name}: OK ({task.spec.kind}; {len(task.corpus)} corpus documents, {len(task.train)} train, {len(task.test)} test items)")
+
+
+def cmd_list(args) -> None:
+    from bench.tasks import available_tasks, load_task
+
+    print(f"{'task':<16} {'kind':<15} {'corpus':>7} {'train':>7} {'test':>7}")
+    for name in available_tasks():
+        try:
+            task = load_task(name)
+            print(f"{name:<16} {task.spec.kind:<15} {len(task.corpus):>7} {len(task.train):>7} {len(task.test):>7}")
+        except UserError as err:
+            print(f"{name:<16} invalid: {str(err).splitlines()[-1].lstrip('- ')} (see `ftrag validate {name}`)")
+
+
+def latest_run(target: str) -> Path:
+    from bench.pipeline import results_dir
+
+    path = Path(target)
+    if (path / "scores.json").exists():
+        return path
+    runs = sorted((results_dir() / target).glob("*/scores.json"), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise UserError(f"report: no finished run for '{target}' (looked for scores.json under {results_dir() / target}). Run `ftrag run {target}` first.")
+    return runs[-1].parent
+
+
+def cmd_report(args) -> None:
+    from bench.cache import read_json
+    from bench.report import write_report
+
+    run_dir = latest_run(args.run)
+    print(write_report(run_dir, read_json(run_dir / "scores.json")))
+
+
+def cmd_synth(args) -> None:
+    from bench.synth import write_qa_task
+
+    write_qa_task(Path(args.out), args.seed)
+    print(f"wrote {args.out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ftrag", description="Fine-tuning versus RAG, measured.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run every arm of a task and write a report")
+    run.add_argument("task", help="task name under tasks/, or a path to a task folder")
+    run.add_argument("overrides", nargs="*", help="settings as key=value, e.g. finetune.epochs=2 retrieval.k=5")
+    run.add_argument("--limit", type=int, help="test items per stratum")
+    run.add_argument("--arms", help="comma-separated arms (default: base,fewshot,rag,ft,ft_rag)")
+    run.add_argument("--model", help="generator: a preset (smollm2-135m, gemma3-270m), an HF id or a local path")
+    run.add_argument("--run-id", help="results folder name (default: model and config hash, so a rerun resumes)")
+    run.set_defaults(func=cmd_run)
+    validate = sub.add_parser("validate", help="check a task's YAML and data, reporting every problem")
+    validate.add_argument("task")
+    validate.set_defaults(func=cmd_validate)
+    sub.add_parser("list", help="list the tasks with kind and sizes").set_defaults(func=cmd_list)
+    report = sub.add_parser("report", help="rewrite a run's report from its stored scores")
+    report.add_argument("run", help="a run folder, or a task name for its latest run")
+    report.set_defaults(func=cmd_report)
+    synth = sub.add_parser("synth", help="regenerate the synthetic fictional-domain task")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--out", default="tasks/synth_qa")
+    synth.set_defaults(func=cmd_synth)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for noisy in ("httpx", "transformers", "sentence_transformers", "huggingface_hub"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    parser = build_parser()
+    # key=value overrides may come after options (`--limit 4 finetune.epochs=1`), which argparse alone rejects
+    args, extra = parser.parse_known_args(argv)
+    unknown = [x for x in extra if "=" not in x or x.startswith("-") or args.command != "run"]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command == "run":
+        args.overrides = list(args.overrides) + extra
+    try:
+        args.func(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nstopped. Finished work is saved: run the same command again to continue.", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

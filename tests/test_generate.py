@@ -1,0 +1,19 @@
+from bench.generate import generate
+from bench.models import format_prompt, load_generator
+
+
+def test_batched_generation_matches_one_query_at_a_time(tiny_model_dir):
+    model, tokenizer = load_generator(str(tiny_model_dir), "cpu")
+    prompts = [format_prompt(tokenizer, q) for q in ["Price?", "What is the warranty of the Velkor Aero 3 drone?", "Year of release of the lamp?"]]
+    batched = generate(model, tokenizer, prompts, max_new_tokens=8, batch_size=3, stop_at_newline=False)
+    single = [generate(model, tokenizer, [p], max_new_tokens=8, batch_size=1, stop_at_newline=False)[0] for p in prompts]
+    assert [g.text for g in batched] == [g.text for g in single]
+    assert [g.prompt_tokens for g in batched] == [g.prompt_tokens for g in single]
+    assert all(0 < g.output_tokens <= 8 and g.seconds > 0 for g in batched)
+
+
+def test_chat_template_is_used_when_the_tokenizer_has_one(tiny_model_dir):
+    _, tokenizer = load_generator(str(tiny_model_dir), "cpu")
+    assert "<|im_start|>user\nPrice?<|im_end|>" in format_prompt(tokenizer, "Price?")
+    tokenizer.chat_template = None
+    assert format_prompt(tokenizer, "Price?") == "Price?\nAnswer:"
