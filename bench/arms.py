@@ -11,7 +11,7 @@ from typing import Literal
 from bench.finetune import TrainPair
 from bench.models import format_prompt
 from bench.prompts import ABSTAIN_ANSWER, build_user_text, chunks_block, examples_block
-from bench.retrieval import Chunk, Retriever
+from bench.retrieval import Chunk, Retriever, chunk_docs
 from bench.tasks import Doc, Example
 
 
@@ -36,10 +36,49 @@ class PromptedItem:
     item: Example
     prompt: str
     retrieved: tuple[Chunk, ...] = ()
+    neighbours: tuple[str, ...] = ()  # ids of training examples shown (few-shot or kNN)
+
+
+class ExampleIndex:
+    """Nearest labeled training examples of a query (kNN in-context learning for classification)."""
+
+    def __init__(self, retriever: Retriever, examples: list[Example]):
+        self.retriever, self.by_id = retriever, {ex.id: ex for ex in examples}
+
+    def nearest(self, queries: list[str], k: int, exclude: list[str] | None = None) -> list[list[Example]]:
+        found = self.retriever.search(queries, k + 1)
+        exclude = exclude or [""] * len(queries)
+        return [[self.by_id[c.doc_id] for c in row if c.doc_id != skip][:k] for row, skip in zip(found, exclude)]
+
+
+def examples_as_docs(examples: list[Example]) -> list[Doc]:
+    return [Doc(ex.id, "", ex.input) for ex in examples]
+
+
+@dataclass
+class Sources:
+    """Everything an arm may put in a prompt, built once per run."""
+
+    kind: str
+    instruction: str
+    tokenizer: object
+    shots: list[Example]
+    k: int
+    knn_k: int
+    retriever: Retriever | None = None  # corpus chunks
+    example_index: ExampleIndex | None = None  # kNN training examples (classification)
+
+    def prompt(self, item_input: str, chunks: list[Chunk], examples: list[Example]) -> str:
+        blocks = []
+        if chunks:
+            blocks.append(chunks_block([(c.title, c.text) for c in chunks]))
+        if examples:
+            blocks.append(examples_block(examples, self.kind))
+        return format_prompt(self.tokenizer, build_user_text(item_input, self.instruction, "\n\n".join(blocks)))
 
 
 def fewshot_examples(train: list[Example], k: int, seed: int) -> list[Example]:
-    """The same k training examples for every item (fixed by the seed), answerable ones first."""
+    """The same k training examples for every item (fixed by the seed), answerable ones only."""
     rng = random.Random(seed)
     answerable = [ex for ex in train if ex.answerable]
     return rng.sample(answerable, min(k, len(answerable)))
@@ -49,26 +88,27 @@ def answer_of(example: Example) -> str:
     return example.targets[0] if example.targets else ABSTAIN_ANSWER
 
 
-def build_prompts(arm: Arm, items: list[Example], tokenizer, instruction: str, retriever: Retriever | None,
-                  shots: list[Example], k: int) -> list[PromptedItem]:
-    retrieved = retriever.search([it.input for it in items], k) if arm.context == "retrieval" else [[] for _ in items]
-    prompted = []
-    for item, chunks in zip(items, retrieved):
-        if arm.context == "retrieval":
-            context = chunks_block([(c.title, c.text) for c in chunks])
-        elif arm.context == "fewshot":
-            context = examples_block(shots)
-        else:
-            context = ""
-        text = build_user_text(item.input, instruction, context)
-        prompted.append(PromptedItem(item, format_prompt(tokenizer, text), tuple(chunks)))
-    return prompted
+def build_prompts(arm: Arm, items: list[Example], src: Sources) -> list[PromptedItem]:
+    queries = [it.input for it in items]
+    chunks = src.retriever.search(queries, src.k) if arm.context == "retrieval" and src.retriever else [[] for _ in items]
+    if arm.context == "retrieval" and src.example_index:
+        examples = src.example_index.nearest(queries, src.knn_k)
+    else:
+        examples = [src.shots if arm.context == "fewshot" else [] for _ in items]
+    return [PromptedItem(item, src.prompt(item.input, c, e), tuple(c), tuple(ex.id for ex in e))
+            for item, c, e in zip(items, chunks, examples)]
 
 
-def ft_pairs(train: list[Example], corpus: list[Doc], tokenizer, instruction: str, epochs: int, corpus_epochs: int) -> list[TrainPair]:
-    """Closed-book QA pairs (as the `ft` arm is asked) plus the corpus as plain text (knowledge fine-tuning)."""
-    qa = [TrainPair(format_prompt(tokenizer, build_user_text(ex.input, instruction, "")), answer_of(ex)) for ex in train]
-    docs = [TrainPair("", f"{doc.title}\n{doc.text}" if doc.title else doc.text) for doc in corpus]
+# Corpus text for knowledge fine-tuning is cut into windows of this many words (~260 tokens), so a long
+# document is learned whole rather than cut to its last max_length tokens.
+CORPUS_WINDOW_WORDS = 200
+
+
+def ft_pairs(train: list[Example], corpus: list[Doc], src: Sources, epochs: int, corpus_epochs: int) -> list[TrainPair]:
+    """Closed-book pairs (as the `ft` arm is asked) plus the corpus as plain text (knowledge fine-tuning)."""
+    qa = [TrainPair(src.prompt(ex.input, [], []), answer_of(ex)) for ex in train]
+    windows = chunk_docs(corpus, CORPUS_WINDOW_WORDS, 0) if corpus_epochs else []
+    docs = [TrainPair("", f"{w.title}\n{w.text}" if w.title else w.text) for w in windows]
     return qa * epochs + docs * corpus_epochs
 
 
@@ -93,18 +133,22 @@ def raft_context(gold: Chunk | None, retrieved: list[Chunk], gold_docs: tuple[st
     return chosen
 
 
-def raft_pairs(train: list[Example], retriever: Retriever, tokenizer, instruction: str, distractors: int,
-               gold_fraction: float, epochs: int, seed: int) -> list[TrainPair]:
-    """Each epoch draws fresh contexts, so the adapter learns to find the answer, not a position."""
-    rng = random.Random(seed)
+def raft_pairs(train: list[Example], src: Sources, gold_fraction: float, epochs: int, seed: int) -> list[TrainPair]:
+    """Training prompts with the context `ft_rag` will see: k chunks, the gold one among k - 1 distractors.
+    Each epoch draws fresh contexts, so the adapter learns to find the answer, not a position; kNN examples
+    never include the example itself."""
+    rng, distractors = random.Random(seed), src.k - 1
+    queries = [ex.input for ex in train]
     chunks_by_doc: dict[str, list[Chunk]] = {}
-    for chunk in retriever.chunks:
-        chunks_by_doc.setdefault(chunk.doc_id, []).append(chunk)
-    retrieved = retriever.search([ex.input for ex in train], distractors + 8)
+    retrieved: list[list[Chunk]] = [[] for _ in train]
+    if src.retriever:
+        for chunk in src.retriever.chunks:
+            chunks_by_doc.setdefault(chunk.doc_id, []).append(chunk)
+        retrieved = src.retriever.search(queries, distractors + 8)
+    neighbours = src.example_index.nearest(queries, src.knn_k, [ex.id for ex in train]) if src.example_index else [[] for _ in train]
     pairs = []
     for _ in range(epochs):
-        for ex, found in zip(train, retrieved):
-            chunks = raft_context(gold_chunk(ex, chunks_by_doc), found, ex.gold_docs, distractors, rng.random() < gold_fraction, rng)
-            text = build_user_text(ex.input, instruction, chunks_block([(c.title, c.text) for c in chunks]))
-            pairs.append(TrainPair(format_prompt(tokenizer, text), answer_of(ex)))
+        for ex, found, near in zip(train, retrieved, neighbours):
+            chunks = raft_context(gold_chunk(ex, chunks_by_doc), found, ex.gold_docs, distractors, rng.random() < gold_fraction, rng) if src.retriever else []
+            pairs.append(TrainPair(src.prompt(ex.input, chunks, near), answer_of(ex)))
     return pairs

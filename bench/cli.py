@@ -1,4 +1,4 @@
-"""`ftrag` command line: run, validate, list, report, synth."""
+"""`ftrag` command line: run, validate, list, report, new-task, synth."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.errors import UserError
+from bench.tasks import tasks_dir
 
 
 def cmd_run(args) -> None:
@@ -34,13 +35,15 @@ def cmd_validate(args) -> None:
 def cmd_list(args) -> None:
     from bench.tasks import available_tasks, load_task
 
-    print(f"{'task':<16} {'kind':<15} {'corpus':>7} {'train':>7} {'test':>7}")
-    for name in available_tasks():
+    names = available_tasks()
+    width = max([len(n) for n in names] + [4]) + 2
+    print(f"{'task':<{width}}{'kind':<16}{'corpus':>7}{'train':>8}{'test':>7}")
+    for name in names:
         try:
             task = load_task(name)
-            print(f"{name:<16} {task.spec.kind:<15} {len(task.corpus):>7} {len(task.train):>7} {len(task.test):>7}")
+            print(f"{name:<{width}}{task.spec.kind:<16}{len(task.corpus):>7}{len(task.train):>8}{len(task.test):>7}")
         except UserError as err:
-            print(f"{name:<16} invalid: {str(err).splitlines()[-1].lstrip('- ')} (see `ftrag validate {name}`)")
+            print(f"{name:<{width}}invalid: {str(err).splitlines()[-1].lstrip('- ')} (see `ftrag validate {name}`)")
 
 
 def latest_run(target: str) -> Path:
@@ -64,10 +67,26 @@ def cmd_report(args) -> None:
 
 
 def cmd_synth(args) -> None:
-    from bench.synth import write_qa_task
+    from bench.synth import write_all_tasks
 
-    write_qa_task(Path(args.out), args.seed)
-    print(f"wrote {args.out}")
+    for folder in write_all_tasks(Path(args.out), args.seed):
+        print(f"wrote {folder}")
+
+
+def cmd_new_task(args) -> None:
+    import re
+    import shutil
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", args.name):
+        raise UserError(f"new-task: '{args.name}' is not a usable task name: use letters, digits, '_' and '-'.")
+    target = tasks_dir() / args.name
+    if target.exists():
+        raise UserError(f"new-task: {target} already exists; pick another name or edit that task.")
+    shutil.copytree(tasks_dir() / "_template" / args.kind, target)
+    task_file = target / "task.yaml"
+    task_file.write_text(task_file.read_text().replace("__NAME__", args.name))
+    print(f"created {target} from the {args.kind} template: replace its data files with yours, "
+          f"then run `ftrag validate {args.name}` and `make bench TASK={args.name}`")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,9 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rewrite a run's report from its stored scores")
     report.add_argument("run", help="a run folder, or a task name for its latest run")
     report.set_defaults(func=cmd_report)
-    synth = sub.add_parser("synth", help="regenerate the synthetic fictional-domain task")
+    new_task = sub.add_parser("new-task", help="start a task from tasks/_template/<kind>")
+    new_task.add_argument("name")
+    new_task.add_argument("--kind", choices=["qa", "classification", "drafting"], default="qa")
+    new_task.set_defaults(func=cmd_new_task)
+    synth = sub.add_parser("synth", help="regenerate the synthetic fictional-company tasks (qa, cls, draft)")
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--out", default="tasks/synth_qa")
+    synth.add_argument("--out", default=str(tasks_dir()), help="folder that receives synth_qa, synth_cls, synth_draft")
     synth.set_defaults(func=cmd_synth)
     return parser
 
@@ -98,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for noisy in ("httpx", "transformers", "sentence_transformers", "huggingface_hub"):
+    for noisy in ("httpx", "transformers", "sentence_transformers", "huggingface_hub", "faiss.loader"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     parser = build_parser()
     # key=value overrides may come after options (`--limit 4 finetune.epochs=1`), which argparse alone rejects

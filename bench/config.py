@@ -45,10 +45,10 @@ class FinetuneConfig(Strict):
     learning_rate: float | None = None  # None: 5e-4 for LoRA, 3e-5 for full fine-tuning
     batch_size: int = Field(8, ge=1)
     max_length: int = Field(384, ge=16)
+    max_examples: int | None = Field(None, ge=1)  # cap on training examples (a seeded sample), for large train sets
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.0, ge=0, lt=1)  # on CPU dropout costs ~15% of training speed
-    raft_distractors: int = Field(1, ge=0)  # ft_rag: distractor chunks beside the gold chunk
     raft_gold_fraction: float = Field(0.8, ge=0, le=1)  # ft_rag: share of examples that keep the gold chunk
 
     def lr(self) -> float:
@@ -58,7 +58,7 @@ class FinetuneConfig(Strict):
 
 
 class GenerationConfig(Strict):
-    max_new_tokens: int = Field(24, ge=1)
+    max_new_tokens: int | None = Field(None, ge=1)  # None: 24 for short answers, 160 for drafting
     batch_size: int = Field(16, ge=1)
 
 
@@ -74,6 +74,8 @@ class RunConfig(Strict):
     arms: list[Literal["base", "fewshot", "rag", "ft", "ft_rag"]] = list(ARM_NAMES)
     limit: int | None = Field(40, ge=1)  # test items per stratum; None = all
     fewshot_k: int = Field(4, ge=1)
+    knn_k: int = Field(4, ge=1)  # classification: nearest training examples in the retrieval arms' prompt
+    answer_mode: Literal["auto", "loglik", "generate"] = "auto"  # auto: log-likelihood choice when the task has labels
     seed: int = 0
     model: ModelConfig = ModelConfig()
     retrieval: RetrievalConfig = RetrievalConfig()

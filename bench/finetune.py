@@ -121,7 +121,7 @@ def train(model_path: str, tokenizer, pairs: list[TrainPair], cfg: FinetuneConfi
                 losses.append(loss.item())
                 tokens += int(mask.sum())
                 bar.update(1)
-                bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{tokens / (time.perf_counter() - began):.0f}")
+                bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{tokens / (time.perf_counter() - began):.0f}", refresh=False)
     seconds = time.perf_counter() - began
     model.save_pretrained(out)
     n_params = sum(p.numel() for p in model.parameters())

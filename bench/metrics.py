@@ -59,3 +59,80 @@ def is_abstention(prediction: str) -> bool:
 def recall_at_k(retrieved_doc_ids: list[str], gold_doc_ids: list[str]) -> float:
     """1 when any retrieved chunk comes from a gold document."""
     return float(bool(set(retrieved_doc_ids) & set(gold_doc_ids)))
+
+
+_NUMBER_WITH_UNIT = re.compile(
+    r"\$?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|kg|g|km|m|cm|mm|mg|ml|minutes?|hours?|days?|weeks?|months?|years?|litres?|liters?|w|watts?|lumens?|mah))?\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"\b[A-Z][\w-]*(?:\s+(?:[A-Z][\w-]*|\d+))+")  # two or more capitalised words: a name
+
+
+def derive_key_facts(reference: str) -> list[str]:
+    """Numbers (with their unit) and multi-word names in a reference, when a task does not list its facts.
+
+    >>> derive_key_facts("The Matal Brew 8 costs $79 and has a 15 months warranty.")
+    ['$79', '15 months', 'The Matal Brew 8']
+    """
+    names = [m.group(0).strip() for m in _NAME.finditer(reference)]
+    numbers = [m.group(0).strip() for m in _NUMBER_WITH_UNIT.finditer(reference)]
+    # a number inside a name ("Brew 8") is part of that name, not a fact of its own
+    numbers = [n for n in numbers if not any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", name) for name in names)]
+    return list(dict.fromkeys(f for f in numbers + names if f))
+
+
+def fact_recall(draft: str, facts: list[str]) -> float:
+    """Share of required facts that appear in the draft (normalised containment).
+
+    >>> fact_recall("It costs $79; warranty 15 months.", ["$79", "15 months", "30 days"])
+    0.6666666666666666
+    """
+    if not facts:
+        return float("nan")
+    return sum(contains_answer(draft, [fact]) for fact in facts) / len(facts)
+
+
+_ROUGE = None
+
+
+def rouge_l(draft: str, reference: str) -> float:
+    """ROUGE-L F-measure (longest common subsequence), stemmed, via Google's rouge-score package.
+
+    >>> round(rouge_l("the kettle costs 79 dollars", "the kettle costs $79"), 2)
+    0.89
+    """
+    global _ROUGE
+    if _ROUGE is None:
+        from rouge_score import rouge_scorer
+
+        _ROUGE = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    return _ROUGE.score(reference, draft)["rougeL"].fmeasure
+
+
+def parse_label(output: str, labels: list[str]) -> str | None:
+    """The label a generated answer names: an exact match first, else the longest label it contains.
+
+    >>> parse_label("Category: card_arrival.", ["card", "card_arrival"]), parse_label("no idea", ["card"])
+    ('card_arrival', None)
+    """
+    text = output.strip().lower()
+    for label in labels:
+        if text == label.lower():
+            return label
+    contained = [label for label in labels if re.search(rf"(?<!\w){re.escape(label.lower())}(?!\w)", text)]
+    return max(contained, key=len) if contained else None
+
+
+def macro_f1(golds: list[str], predictions: list[str | None]) -> float:
+    """Mean F1 over the labels that occur in the gold answers (an unparsed prediction counts as wrong).
+
+    >>> macro_f1(["a", "a", "b"], ["a", "b", "b"])
+    0.6666666666666666
+    """
+    scores = []
+    for label in sorted(set(golds)):
+        tp = sum(g == label and p == label for g, p in zip(golds, predictions))
+        fp = sum(g != label and p == label for g, p in zip(golds, predictions))
+        fn = sum(g == label and p != label for g, p in zip(golds, predictions))
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(scores) / len(scores) if scores else float("nan")

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import platform
+import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,12 +18,14 @@ from bench import arms as armlib
 from bench.cache import atomic_write_json, atomic_write_text, stage_key
 from bench.config import RunConfig, resolve_config
 from bench.finetune import TrainStats, train_cached
-from bench.generate import generate
+from bench.choice import ChoiceResult, choose
+from bench.errors import UserError
+from bench.generate import Generation, generate
 from bench.models import count_parameters, load_generator, load_tokenizer, pick_device, resolve_embedder, resolve_generator
-from bench.prompts import DEFAULT_INSTRUCTIONS
+from bench.prompts import default_instruction
 from bench.report import write_report
-from bench.retrieval import IndexStats, Retriever, build_retriever, load_embedder
-from bench.scoring import score_item, summarize
+from bench.retrieval import IndexStats, build_retriever, load_embedder
+from bench.scoring import metric_family, score_item, summarize
 from bench.tasks import REPO_ROOT, Example, Task, load_task
 
 log = logging.getLogger(__name__)
@@ -45,26 +48,40 @@ def select_items(test: list[Example], limit: int | None) -> list[Example]:
 
 @dataclass
 class Stage:
-    """What a run needs beyond its config, built once: tokenizer, retriever, adapters and their costs."""
+    """What a run needs beyond its config, built once: tokenizer, context sources, adapters and their costs."""
 
     cfg: RunConfig
     task: Task
     run_dir: Path
     device: str
     generator_path: str
-    tokenizer: object
-    instruction: str
+    sources: armlib.Sources
     n_params: int = 0
-    retriever: Retriever | None = None
     index_stats: IndexStats | None = None
     adapters: dict[str, Path] = field(default_factory=dict)
     train_stats: dict[str, TrainStats] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def choices(self) -> list[str] | None:
+        """The allowed answers when items are answered by log-likelihood choice, else None (generation)."""
+        mode, labels = self.cfg.answer_mode, self.task.spec.labels
+        return labels if labels and mode in ("auto", "loglik") else None
+
+    @property
+    def family(self) -> str:
+        return metric_family(self.task.spec.kind, self.task.spec.labels)
+
+    @property
+    def max_new_tokens(self) -> int:
+        return self.cfg.generation.max_new_tokens or (160 if self.task.spec.kind == "drafting" else 24)
+
 
 def run(task_name: str, overrides: list[str] = (), run_id: str | None = None) -> Path:
     task = load_task(task_name)
     cfg = resolve_config(task.name, task.spec.overrides, overrides)
+    if cfg.answer_mode == "loglik" and not task.spec.labels:
+        raise UserError(f"answer_mode=loglik needs a fixed answer set: task '{task.name}' lists no labels.")
     run_dir = results_dir() / task.name / (run_id or f"{Path(cfg.model.generator).name}-{cfg.digest()}")
     atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(cfg.model_dump(), sort_keys=False))
     stage = prepare(cfg, task, run_dir)
@@ -85,15 +102,20 @@ def prepare(cfg: RunConfig, task: Task, run_dir: Path) -> Stage:
     device = pick_device(cfg.model.device)
     began = time.perf_counter()
     generator_path = resolve_generator(cfg.model.generator)
-    instruction = task.spec.prompts.instruction or DEFAULT_INSTRUCTIONS[task.spec.kind]
-    stage = Stage(cfg, task, run_dir, device, generator_path, load_tokenizer(generator_path), instruction,
-                  count_parameters(generator_path))
+    kind, labels = task.spec.kind, task.spec.labels
+    sources = armlib.Sources(kind, task.spec.prompts.instruction or default_instruction(kind, labels),
+                             load_tokenizer(generator_path), armlib.fewshot_examples(task.train, cfg.fewshot_k, cfg.seed),
+                             cfg.retrieval.k, cfg.knn_k)
+    stage = Stage(cfg, task, run_dir, device, generator_path, sources, count_parameters(generator_path))
     stage.timings["load_model"] = time.perf_counter() - began
-    needs_index = any(armlib.ARMS[a].context == "retrieval" for a in cfg.arms)
-    if needs_index:
+    if any(armlib.ARMS[a].context == "retrieval" for a in cfg.arms):
         began = time.perf_counter()
         embedder = load_embedder(resolve_embedder(cfg.model.embedder), device)
-        stage.retriever, stage.index_stats = build_retriever(task.corpus, cfg.model.embedder, embedder, cfg.retrieval)
+        if task.corpus:
+            sources.retriever, stage.index_stats = build_retriever(task.corpus, cfg.model.embedder, embedder, cfg.retrieval)
+        if kind == "classification" and task.train:
+            example_retriever, _ = build_retriever(armlib.examples_as_docs(task.train), cfg.model.embedder, embedder, cfg.retrieval)
+            sources.example_index = armlib.ExampleIndex(example_retriever, task.train)
         stage.timings["index"] = time.perf_counter() - began
     for weights in sorted({armlib.ARMS[a].weights for a in cfg.arms} - {"base"}):
         began = time.perf_counter()
@@ -102,22 +124,41 @@ def prepare(cfg: RunConfig, task: Task, run_dir: Path) -> Stage:
     return stage
 
 
+def training_sample(train: list[Example], limit: int | None, seed: int) -> list[Example]:
+    """At most `limit` training examples, a seeded sample taken evenly across targets (labels stay balanced)."""
+    if limit is None or len(train) <= limit:
+        return train
+    rng = random.Random(seed)
+    by_target: dict[str, list[Example]] = {}
+    for ex in rng.sample(train, len(train)):
+        by_target.setdefault(ex.targets[0] if ex.targets else "", []).append(ex)
+    queues = list(by_target.values())
+    sample: list[Example] = []
+    while len(sample) < limit:  # round robin over targets
+        for queue in queues:
+            if queue and len(sample) < limit:
+                sample.append(queue.pop())
+    return sample
+
+
 def finetune(stage: Stage, weights: str) -> tuple[Path, TrainStats]:
     cfg, task = stage.cfg.finetune, stage.task
+    train = training_sample(task.train, cfg.max_examples, stage.cfg.seed)
+    if not train:
+        raise UserError(f"task '{task.name}' has no training examples: arm '{weights}' needs data.train (or drop it with --arms).")
     if weights == "ft":
-        pairs = armlib.ft_pairs(task.train, task.corpus, stage.tokenizer, stage.instruction, cfg.epochs, cfg.corpus_epochs)
+        pairs = armlib.ft_pairs(train, task.corpus, stage.sources, cfg.epochs, cfg.corpus_epochs)
     else:
-        pairs = armlib.raft_pairs(task.train, stage.retriever, stage.tokenizer, stage.instruction, cfg.raft_distractors,
-                                  cfg.raft_gold_fraction, cfg.raft_epochs, stage.cfg.seed)
-    return train_cached(stage.generator_path, stage.tokenizer, pairs, cfg, 1, stage.cfg.seed, stage.device)
+        pairs = armlib.raft_pairs(train, stage.sources, cfg.raft_gold_fraction, cfg.raft_epochs, stage.cfg.seed)
+    return train_cached(stage.generator_path, stage.sources.tokenizer, pairs, cfg, 1, stage.cfg.seed, stage.device)
 
 
 def predictions_key(stage: Stage, arm: armlib.Arm, items: list[Example]) -> str:
-    cfg = stage.cfg
+    cfg, src = stage.cfg, stage.sources
     return stage_key("predictions", arm, stage.generator_path, str(stage.adapters.get(arm.weights, "")),
-                     stage.instruction, [asdict(it) for it in items], cfg.generation.model_dump(),
-                     cfg.retrieval.model_dump() if arm.context == "retrieval" else None,
-                     [cfg.fewshot_k, cfg.seed] if arm.context == "fewshot" else None, cfg.model.embedder)
+                     src.instruction, [asdict(it) for it in items], stage.choices, stage.max_new_tokens,
+                     cfg.retrieval.model_dump() if arm.context == "retrieval" else None, cfg.knn_k,
+                     [ex.id for ex in src.shots] if arm.context == "fewshot" else None, cfg.model.embedder)
 
 
 def read_done(path: Path, key: str) -> dict[str, dict]:
@@ -148,15 +189,17 @@ def answer_arm(stage: Stage, arm: armlib.Arm, items: list[Example]) -> None:
     # rewrite the clean records first: drops a torn last line and any records of items no longer selected
     atomic_write_text(path, "".join(json.dumps(done[it.id], ensure_ascii=False) + "\n" for it in items if it.id in done))
     atomic_write_text(path.with_suffix(".key"), key + "\n")
-    model, _ = load_generator(stage.generator_path, stage.device, stage.adapters.get(arm.weights))
-    shots = armlib.fewshot_examples(stage.task.train, stage.cfg.fewshot_k, stage.cfg.seed)
-    gen = stage.cfg.generation
-    flush_every = gen.batch_size * 2
+    model, tokenizer = load_generator(stage.generator_path, stage.device, stage.adapters.get(arm.weights))
+    flush_every = stage.cfg.generation.batch_size * 2
     for start in range(0, len(todo), flush_every):
         part = todo[start : start + flush_every]
-        prompted = armlib.build_prompts(arm, part, stage.tokenizer, stage.instruction, stage.retriever, shots, stage.cfg.retrieval.k)
-        outputs = generate(model, stage.tokenizer, [p.prompt for p in prompted], gen.max_new_tokens, gen.batch_size,
-                           stop_at_newline=stage.task.spec.kind != "drafting", desc=f"{arm.name} {start + len(part)}/{len(todo)}")
+        prompted = armlib.build_prompts(arm, part, stage.sources)
+        desc = f"{arm.name} {start + len(part)}/{len(todo)}"
+        if stage.choices:
+            outputs = choose(model, tokenizer, [p.prompt for p in prompted], stage.choices, desc=desc)
+        else:
+            outputs = generate(model, tokenizer, [p.prompt for p in prompted], stage.max_new_tokens, stage.cfg.generation.batch_size,
+                               stop_at_newline=stage.task.spec.kind != "drafting", desc=desc)
         with open(path, "a", encoding="utf-8") as handle:
             for p, out in zip(prompted, outputs):
                 handle.write(json.dumps(prediction_record(stage, p, out), ensure_ascii=False) + "\n")
@@ -165,22 +208,28 @@ def answer_arm(stage: Stage, arm: armlib.Arm, items: list[Example]) -> None:
     del model
 
 
-def prediction_record(stage: Stage, prompted: armlib.PromptedItem, out) -> dict:
+def prediction_record(stage: Stage, prompted: armlib.PromptedItem, out: Generation | ChoiceResult) -> dict:
     item = prompted.item
-    retrieved_docs = [c.doc_id for c in prompted.retrieved]
-    return {
+    choice = isinstance(out, ChoiceResult)
+    text = out.label if choice else out.text
+    record = {
         "id": item.id,
         "stratum": item.stratum,
         "input": item.input,
         "prompt_hash": hashlib.sha256(prompted.prompt.encode()).hexdigest()[:16],
         "retrieved": [c.id for c in prompted.retrieved],
-        "output": out.text,
+        "examples": list(prompted.neighbours),
+        "output": text,
         "gold": list(item.targets),
-        "scores": score_item(stage.task.spec.kind, item, out.text, retrieved_docs),
+        "scores": score_item(stage.family, item, text, [c.doc_id for c in prompted.retrieved], stage.task.spec.labels,
+                             dict(zip(stage.choices, out.probs)) if choice else None),
         "prompt_tokens": out.prompt_tokens,
-        "output_tokens": out.output_tokens,
+        "output_tokens": 0 if choice else out.output_tokens,
         "seconds": round(out.seconds, 4),
     }
+    if choice:
+        record["probs"] = [round(p, 5) for p in out.probs]
+    return record
 
 
 def environment() -> dict:

@@ -12,14 +12,20 @@ def pct(interval: dict | None) -> str:
     return f"{100 * interval['mean']:.1f} [{100 * interval['low']:.1f}, {100 * interval['high']:.1f}]"
 
 
+METRIC_NAMES = {"em": "EM", "f1": "F1", "contains": "contains", "accuracy": "accuracy", "macro_f1": "macro-F1",
+                "rouge_l": "ROUGE-L", "fact_recall": "key-fact recall"}
+
+
 def accuracy_table(scores: dict) -> list[str]:
-    strata = sorted({s for arm in scores["arms"].values() for s in arm["accuracy"]["by_stratum"]})
-    head = ["arm", "EM", "F1", "contains"] + [f"{m} {s}" for s in strata for m in ("EM", "contains")]
+    names = scores["metrics"] + (["macro_f1"] if scores["family"] == "choice" else [])
+    strata = list(dict.fromkeys(s for arm in scores["arms"].values() for s in arm["accuracy"]["by_stratum"]))
+    per_stratum = scores["metrics"][:1] if len(strata) > 1 else []
+    head = ["arm"] + [METRIC_NAMES[m] for m in names] + [f"{METRIC_NAMES[m]} {s}" for s in strata for m in per_stratum]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, arm in scores["arms"].items():
         acc = arm["accuracy"]
-        row = [name, pct(acc["em"]), pct(acc["f1"]), pct(acc["contains"])]
-        row += [pct(acc["by_stratum"].get(s, {}).get(m)) for s in strata for m in ("em", "contains")]
+        row = [name] + [pct(acc[m]) for m in names]
+        row += [pct(acc["by_stratum"].get(s, {}).get(m)) for s in strata for m in per_stratum]
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -28,8 +34,8 @@ def hallucination_table(scores: dict) -> list[str]:
     head = ["arm", "abstains on unanswerable", "wrongly declines answerable", "recall@k of gold document"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, arm in scores["arms"].items():
-        hal, ret = arm["hallucination"], arm["retrieval"]
-        row = [name, pct(hal["abstain_on_unanswerable"]), pct(hal["wrongly_declined"]), pct(ret["recall_at_k"]) if ret else "–"]
+        hal, ret = arm["hallucination"] or {}, arm["retrieval"]
+        row = [name, pct(hal.get("abstain_on_unanswerable")), pct(hal.get("wrongly_declined")), pct(ret["recall_at_k"]) if ret else "–"]
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -60,6 +66,14 @@ def break_even_line(scores: dict) -> str:
             f"about {be['queries']:,.0f} queries.")
 
 
+METRIC_NOTES = {
+    "qa": "Answerable items only. EM: normalized exact match; F1: token overlap; contains: an accepted answer appears in the output.",
+    "choice": "Each item is answered by choosing the most likely label (log-likelihood over the label set).",
+    "drafting": "ROUGE-L: longest-common-subsequence F-measure against the reference; key-fact recall: share of the "
+                "reference's required facts present in the draft.",
+}
+
+
 def write_report(run_dir: Path, scores: dict) -> Path:
     task, cfg = scores["task"], scores["config"]
     items = ", ".join(f"{n} {s}" for s, n in scores["items"].items())
@@ -69,8 +83,7 @@ def write_report(run_dir: Path, scores: dict) -> Path:
         f"Model `{cfg['model']['generator']}`, embedder `{cfg['model']['embedder']}`; test items: {items}; "
         f"{task['train_examples']} training examples; {task['corpus_documents']} corpus documents.", "",
         "## Accuracy", "",
-        "Percentages of answerable items, with 95% bootstrap confidence intervals in brackets. "
-        "EM: normalized exact match; contains: an accepted answer appears in the output.", "",
+        "Percentages with 95% bootstrap confidence intervals in brackets. " + METRIC_NOTES[scores["family"]], "",
         *accuracy_table(scores), "",
         "## Hallucination and retrieval", "",
         *hallucination_table(scores), "",

@@ -9,20 +9,42 @@ import numpy as np
 
 from bench import metrics
 from bench.arms import ARMS
-from bench.stats import bootstrap_ci
+from bench.metrics import macro_f1
+from bench.stats import bootstrap_ci, bootstrap_statistic
 from bench.tasks import Example
 
 if TYPE_CHECKING:
     from bench.pipeline import Stage
 
 
-def score_item(kind: str, item: Example, output: str, retrieved_docs: list[str]) -> dict:
-    """QA: exact match, token F1, lenient containment and abstention; recall@k where retrieval ran."""
-    scores: dict = {"abstained": metrics.is_abstention(output)}
-    if item.answerable:
-        golds = list(item.targets)
-        scores.update(em=metrics.exact_match(output, golds), f1=metrics.token_f1(output, golds),
-                      contains=metrics.contains_answer(output, golds))
+# The per-item metrics of each family, headline first. A task with a fixed answer set (classification, or
+# QA over yes/no/maybe) is scored as a choice; free-text QA by answer overlap; drafting against a reference.
+FAMILY_METRICS = {"choice": ("accuracy",), "qa": ("em", "f1", "contains"), "drafting": ("rouge_l", "fact_recall")}
+
+
+def metric_family(kind: str, labels: list[str] | None) -> str:
+    if kind == "classification" or labels:
+        return "choice"
+    return "drafting" if kind == "drafting" else "qa"
+
+
+def score_item(family: str, item: Example, output: str, retrieved_docs: list[str], labels: list[str] | None,
+               probs: dict[str, float] | None) -> dict:
+    scores: dict = {}
+    if family == "choice":
+        predicted = output if probs is not None else metrics.parse_label(output, labels or [])
+        scores.update(predicted=predicted, accuracy=float(predicted in item.targets))
+        if probs is not None:
+            scores.update(confidence=max(probs.values()), gold_prob=probs.get(item.targets[0], 0.0))
+    elif family == "drafting":
+        facts = list(item.facts) or metrics.derive_key_facts(item.targets[0])
+        scores.update(rouge_l=metrics.rouge_l(output, item.targets[0]), fact_recall=metrics.fact_recall(output, facts))
+    else:
+        scores["abstained"] = metrics.is_abstention(output)
+        if item.answerable:
+            golds = list(item.targets)
+            scores.update(em=metrics.exact_match(output, golds), f1=metrics.token_f1(output, golds),
+                          contains=metrics.contains_answer(output, golds))
     if retrieved_docs and item.gold_docs:
         scores["recall_at_k"] = metrics.recall_at_k(retrieved_docs, list(item.gold_docs))
     return scores
@@ -33,21 +55,28 @@ def read_predictions(path) -> list[dict]:
 
 
 def ci(values: list[float], cfg) -> dict:
+    values = [v for v in values if v == v]  # NaN: the metric does not apply to that item
     return asdict(bootstrap_ci(values, cfg.bootstrap_resamples, cfg.seed))
 
 
-def accuracy_block(records: list[dict], cfg) -> dict:
-    answerable = [r for r in records if "em" in r["scores"]]
-    block = {m: ci([r["scores"][m] for r in answerable], cfg) for m in ("em", "f1", "contains")}
-    strata = sorted({r["stratum"] for r in answerable})
+def accuracy_block(records: list[dict], family: str, cfg) -> dict:
+    names = FAMILY_METRICS[family]
+    scored = [r for r in records if names[0] in r["scores"]]
+    block = {m: ci([r["scores"][m] for r in scored], cfg) for m in names}
     block["by_stratum"] = {
-        s: {m: ci([r["scores"][m] for r in answerable if r["stratum"] == s], cfg) for m in ("em", "f1", "contains")}
-        for s in strata
+        s: {m: ci([r["scores"][m] for r in scored if r["stratum"] == s], cfg) for m in names}
+        for s in dict.fromkeys(r["stratum"] for r in scored)
     }
+    if family == "choice":
+        golds, predicted = [r["gold"][0] for r in scored], [r["scores"]["predicted"] for r in scored]
+        block["macro_f1"] = asdict(bootstrap_statistic(len(scored), lambda idx: macro_f1([golds[i] for i in idx], [predicted[i] for i in idx]),
+                                                       cfg.bootstrap_resamples, cfg.seed))
     return block
 
 
-def hallucination_block(records: list[dict], cfg) -> dict:
+def hallucination_block(records: list[dict], family: str, cfg) -> dict | None:
+    if family != "qa":
+        return None
     unanswerable = [r for r in records if "em" not in r["scores"]]
     answerable = [r for r in records if "em" in r["scores"]]
     return {
@@ -109,8 +138,8 @@ def summarize(stage: Stage, items: list[Example]) -> dict:
         recall = [r["scores"]["recall_at_k"] for r in records if "recall_at_k" in r["scores"]]
         arms[name] = {
             "items": len(records),
-            "accuracy": accuracy_block(records, cfg),
-            "hallucination": hallucination_block(records, cfg),
+            "accuracy": accuracy_block(records, stage.family, cfg),
+            "hallucination": hallucination_block(records, stage.family, cfg),
             "retrieval": {"recall_at_k": ci(recall, cfg), "k": cfg.retrieval.k} if recall else None,
             "cost": costs[name],
         }
@@ -122,6 +151,8 @@ def summarize(stage: Stage, items: list[Example]) -> dict:
                  "source": stage.task.spec.source, "license": stage.task.spec.license, "data_hash": stage.task.data_hash,
                  "train_examples": len(stage.task.train), "corpus_documents": len(stage.task.corpus)},
         "items": counts,
+        "family": stage.family,
+        "metrics": list(FAMILY_METRICS[stage.family]),
         "config": cfg.model_dump(),
         "config_hash": cfg.digest(),
         "generator_path": stage.generator_path,

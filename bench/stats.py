@@ -27,3 +27,13 @@ def bootstrap_ci(values: list[float], resamples: int = 1000, seed: int = 0, leve
     means = data[rng.integers(0, len(data), size=(resamples, len(data)))].mean(axis=1)
     tail = (1 - level) / 2 * 100
     return Interval(float(data.mean()), float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail)), len(data))
+
+
+def bootstrap_statistic(n: int, statistic, resamples: int = 1000, seed: int = 0, level: float = 0.95) -> Interval:
+    """Percentile bootstrap for a statistic of the whole sample (e.g. macro-F1), given as a function of item indices."""
+    if n == 0:
+        return Interval(float("nan"), float("nan"), float("nan"), 0)
+    rng = np.random.default_rng(seed)
+    values = [statistic(rng.integers(0, n, size=n)) for _ in range(resamples)]
+    tail = (1 - level) / 2 * 100
+    return Interval(float(statistic(np.arange(n))), float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail)), n)

@@ -1,4 +1,4 @@
-"""A fictional company's knowledge base, its documents, and a QA task about it.
+"""A fictional company's knowledge base, its documents, and QA, classification and drafting tasks about it.
 
 The company, its products and its policies are invented, so no pretrained model
 can know them: a correct answer has to come from fine-tuning or retrieval. All
@@ -11,6 +11,7 @@ import json
 import random
 import re
 from dataclasses import dataclass, replace
+from itertools import combinations
 from pathlib import Path
 from typing import Callable
 
@@ -63,7 +64,6 @@ class Unanswerable:
 class Category:
     a_noun: str  # "a camera drone": how a page introduces one product
     plural: str
-    models: tuple[str, ...]  # the middle word of product names
     price_range: tuple[int, int]  # USD
     weight_range: tuple[float, float]  # kg
     weight_decimals: int
@@ -203,48 +203,52 @@ def _price(rng: random.Random, category: Category | None, _company: str) -> Valu
 
 CATEGORIES: dict[str, Category] = {
     "drone": Category(
-        "a camera drone", "camera drones", ("Aero", "Kestrel", "Skylark", "Glide"), (199, 1899), (0.25, 2.4), 2,
+        "a camera drone", "camera drones", (199, 1899), (0.25, 2.4), 2,
         "flight_time",
         ("Its arms fold flat, so it fits in a small backpack.",
          "Obstacle sensors on the front help beginners fly with confidence.",
          "A return-home button brings it back if the signal drops."),
     ),
     "kettle": Category(
-        "an electric kettle", "electric kettles", ("Brew", "Ember", "Steam", "Boil"), (29, 189), (0.8, 1.9), 1,
+        "an electric kettle", "electric kettles", (29, 189), (0.8, 1.9), 1,
         "capacity",
         ("A soft blue light glows while the water heats.",
          "It switches itself off once the water boils.",
          "The limescale filter lifts out for rinsing."),
     ),
     "headphones": Category(
-        "a pair of wireless headphones", "wireless headphones", ("Cadence", "Pulse", "Aria", "Hush"), (59, 549),
+        "a pair of wireless headphones", "wireless headphones", (59, 549),
         (0.18, 0.42), 2, "battery_life",
         ("Memory-foam cushions keep long listening sessions comfortable.",
          "Noise cancelling blocks out engine hum on trains and planes.",
          "The ear cups fold flat for travel."),
     ),
     "router": Category(
-        "a mesh Wi-Fi router", "Wi-Fi routers", ("Mesh", "Beacon", "Relay", "Orbit"), (49, 499), (0.3, 1.6), 2,
+        "a mesh Wi-Fi router", "Wi-Fi routers", (49, 499), (0.3, 1.6), 2,
         "range",
         ("Setup takes a few minutes in the {company} app.",
          "Firmware updates install automatically overnight.",
          "Parents can pause the internet for chosen devices."),
     ),
     "lamp": Category(
-        "a desk lamp", "desk lamps", ("Lumen", "Halo", "Glow", "Arc"), (25, 289), (0.6, 3.8), 1,
+        "a desk lamp", "desk lamps", (25, 289), (0.6, 3.8), 1,
         "brightness",
         ("The arm and head can be angled in any direction.",
          "A touch strip moves the light from warm to cool white.",
          "Its small base leaves plenty of room on the desk."),
     ),
     "e-bike": Category(
-        "an electric bike", "electric bikes", ("Trail", "Metro", "Ridge", "Cruise"), (899, 4499), (14.0, 29.0), 1,
+        "an electric bike", "electric bikes", (899, 4499), (14.0, 29.0), 1,
         "motor_power",
         ("The removable battery charges from a standard wall socket.",
          "Hydraulic disc brakes give firm stopping power in the wet.",
          "Built-in lights switch on by themselves at dusk."),
     ),
 }
+
+# The middle word of product names, shared by all categories: a name must not give its category away
+# (synth_cls routes messages by category, which only the catalogue may tell).
+MODEL_WORDS = ("Nova", "Prime", "Edge", "Core", "Flex", "Neo", "Lite", "Zen", "Solo", "Mode")
 
 PRODUCT_ATTRIBUTES = ("release_year", "price", "weight", "warranty", "compatible_with")  # plus the category's own
 SPECIAL_ATTRIBUTES = tuple(category.special for category in CATEGORIES.values())
@@ -341,7 +345,8 @@ ATTRIBUTES: dict[str, Attribute] = {
     ),
     "restocking_fee": Attribute(
         "What restocking fee does {company} charge?", "How large is the restocking fee on returns to {company}?",
-        ("Opened items carry a restocking fee of {value}.", "A {value} restocking fee applies to opened items."),
+        # "A restocking fee of" rather than "A {value} restocking fee", which reads "A 8%" for some values.
+        ("Opened items carry a restocking fee of {value}.", "A restocking fee of {value} applies to opened items."),
         lambda rng, _category, _company: _percent(rng.randint(6, 19)), revisable=True,
     ),
     "free_shipping_threshold": Attribute(
@@ -455,18 +460,16 @@ def generate_kb(seed: int = 0, n_products: int = 40) -> KnowledgeBase:
 
 
 def _make_products(rng: random.Random, line_words: list[str], count: int) -> list[Product]:
-    """Names like 'Velkor Aero 3': a product line (two per category), a model word and a digit."""
+    """Names like 'Velkor Nova 3': a product line, a model word and a digit, none tied to a category."""
     category_names = list(CATEGORIES)
     products: list[Product] = []
     names: set[str] = set()
     for index in range(count):
-        slot = index % len(category_names)
-        category = CATEGORIES[category_names[slot]]
-        lines = line_words[2 * slot:2 * slot + 2]
-        while (name := f"{rng.choice(lines)} {rng.choice(category.models)} {rng.randint(2, 9)}") in names:
+        category = category_names[index % len(category_names)]
+        while (name := f"{rng.choice(line_words)} {rng.choice(MODEL_WORDS)} {rng.randint(2, 9)}") in names:
             pass
         names.add(name)
-        products.append(Product(name, category_names[slot]))
+        products.append(Product(name, category))
     return products
 
 
@@ -684,12 +687,12 @@ def _unknown_product_questions(kb: KnowledgeBase, rng: random.Random, count: int
 
 def _unknown_product_names(kb: KnowledgeBase, rng: random.Random, count: int) -> list[tuple[str, str]]:
     """Names built from the real product lines and model words, so they look like siblings of real products."""
-    lines = {name: sorted({p.name.split()[0] for p in kb.products if p.category == name}) for name in CATEGORIES}
+    lines = sorted({p.name.split()[0] for p in kb.products})
     taken = {product.name for product in kb.products}
     chosen: list[tuple[str, str]] = []
     while len(chosen) < count:
         category = rng.choice(list(CATEGORIES))
-        name = f"{rng.choice(lines[category])} {rng.choice(CATEGORIES[category].models)} {rng.randint(2, 9)}"
+        name = f"{rng.choice(lines)} {rng.choice(MODEL_WORDS)} {rng.randint(2, 9)}"
         if name not in taken:
             taken.add(name)
             chosen.append((name, category))
@@ -874,4 +877,370 @@ overrides:
   # product pages are one 80-word chunk each: top-2 chunks hold the answer for 99% of test questions
   # (measured with all-MiniLM-L6-v2), and a third chunk would only lengthen every RAG prompt
   retrieval: {{k: 2}}
+"""
+
+
+# ----------------------------------------------------------------------------- shared by the synth tasks
+
+
+def write_all_tasks(tasks_root: Path, seed: int = 0) -> list[Path]:
+    """Write synth_qa, synth_cls and synth_draft under tasks_root; return the three folders."""
+    writers = {"synth_qa": write_qa_task, "synth_cls": write_cls_task, "synth_draft": write_draft_task}
+    for name, writer in writers.items():
+        writer(tasks_root / name, seed)
+    return [tasks_root / name for name in writers]
+
+
+def _split_products(kb: KnowledgeBase, rng: random.Random) -> tuple[list[Product], list[Product]]:
+    """(seen, corpus_only): exactly half of all products, and half of each category give or take one."""
+    order = list(kb.products)
+    rng.shuffle(order)
+    # A stable sort keeps the shuffled order within each category; alternating then splits every category evenly.
+    order.sort(key=lambda product: list(CATEGORIES).index(product.category))
+    return order[0::2], order[1::2]
+
+
+def _product_page_ids(kb: KnowledgeBase, corpus: list[Document]) -> dict[str, str]:
+    # A product page is titled with the product name; release notes and policy pages never are.
+    doc_id_by_title = {document.title: document.doc_id for document in corpus}
+    return {product.name: doc_id_by_title[product.name] for product in kb.products}
+
+
+def _write_shared_files(out_dir: Path, kb: KnowledgeBase, corpus: list[Document], seed: int) -> None:
+    """corpus.jsonl and kb.json exactly as synth_qa writes them, so every synth task reads one catalogue."""
+    _write_jsonl(out_dir / "corpus.jsonl", [_corpus_row(document) for document in corpus])
+    _write_json(out_dir / "kb.json", _kb_record(kb, fact_doc_ids(corpus), seed, revision=1))
+
+
+# ----------------------------------------------------------------------------- classification task
+
+CLS_LABELS = tuple(CATEGORIES)  # one product team per category, named by the category id
+CLS_TRAIN_PER_PRODUCT = 5
+CLS_TEST_PER_PRODUCT = 3
+
+# Words that would tell a message's category without the catalogue. A message is checked word by word with
+# its product name taken out, since a few names hold such a word themselves (the "Lutur Boil 2").
+CATEGORY_WORDS = frozenset({
+    "drone", "drones", "fly", "flies", "flying", "flew", "flight", "airborne", "propeller", "propellers", "camera",
+    "aerial", "kettle", "kettles", "boil", "boils", "boiling", "water", "tea", "jug", "limescale", "heat", "heats",
+    "hot", "headphone", "headphones", "earphones", "ear", "ears", "listen", "listening", "music", "song", "songs",
+    "audio", "playback", "router", "routers", "wifi", "wi", "fi", "internet", "network", "signal", "mesh",
+    "broadband", "lamp", "lamps", "light", "lights", "bulb", "bright", "brightness", "lumens", "desk", "bike",
+    "bikes", "ebike", "bicycle", "ride", "riding", "pedal", "pedals", "cycle", "cycling", "saddle", "tyre", "tyres",
+    "tire", "tires", "wheel", "wheels", "motor",
+    # Batteries and charging narrow the choice to drones, headphones and e-bikes.
+    "battery", "batteries", "charge", "charging", "charger",
+})
+
+# Problems and requests that fit every category, so only the catalogue tells which team owns the product.
+CLS_TEMPLATES = (
+    "My {name} won't turn on any more. What should I try first?",
+    "The {name} I ordered arrived with a scratch on the side. Can I get it swapped?",
+    "I want to buy a spare part for my {name}. Where can I order one?",
+    "The app doesn't find my {name} any more, even after I restarted my phone.",
+    "How do I reset my {name} to its factory settings?",
+    "Is there a newer version of the {name} coming out soon?",
+    "My {name} has started making a rattling noise. Is that normal?",
+    "I lost the manual for my {name}. Could you email me a copy?",
+    "I'd like to return the {name} I bought last month, because it isn't what I expected.",
+    "Does the {name} come in any other colours?",
+    "The box for my {name} arrived with one of the parts missing.",
+    "My {name} stopped working two weeks after I bought it. Is it still under warranty?",
+    "Can my {name} be repaired, or do I need to buy a new one?",
+    "An update for my {name} failed halfway through, and now the app shows an error.",
+    "A button on my {name} feels loose. Can someone take a look at it?",
+    "I'd like to order a second {name} for my sister. Is it in stock?",
+    "My new {name} gives off a strange smell. Should I stop using it?",
+    "My {name} keeps switching itself off after a few minutes.",
+    "Where do I register my {name} for the extended warranty?",
+    "The finish on my {name} is starting to peel. Is that covered?",
+)
+
+
+def write_cls_task(out_dir: Path, seed: int = 0) -> None:
+    """Write the synth_cls task: route customer messages to the team of the product they name."""
+    kb = generate_kb(seed)
+    corpus = build_corpus(kb, seed)
+    page_ids = _product_page_ids(kb, corpus)
+    _check_pages_state_category(kb, corpus, page_ids)
+    rng = random.Random(f"{seed}/cls")
+    seen, corpus_only = _split_products(kb, rng)
+    train_items, test_items = _cls_items(seen, corpus_only, rng)
+    train = [_cls_row(f"train-{n:03d}", product, template, None, page_ids) for n, (product, template, _) in enumerate(train_items)]
+    test = [_cls_row(f"test-{n:03d}", product, template, stratum, page_ids) for n, (product, template, stratum) in enumerate(test_items)]
+    _check_cls_rows(train + test)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_shared_files(out_dir, kb, corpus, seed)
+    _write_jsonl(out_dir / "train.jsonl", train)
+    _write_jsonl(out_dir / "test.jsonl", test)
+    (out_dir / "task.yaml").write_text(_cls_task_yaml(kb, seed), encoding="utf-8")
+
+
+def _cls_items(
+    seen: list[Product], corpus_only: list[Product], rng: random.Random
+) -> tuple[list[tuple[Product, str, str]], list[tuple[Product, str, str]]]:
+    """(product, template, stratum) for train and test; a product's test templates are never its train templates."""
+    train: list[tuple[Product, str, str]] = []
+    test: list[tuple[Product, str, str]] = []
+    for stratum, products in (("seen", seen), ("corpus_only", corpus_only)):
+        n_train = CLS_TRAIN_PER_PRODUCT if stratum == "seen" else 0
+        for product in products:
+            templates = rng.sample(CLS_TEMPLATES, n_train + CLS_TEST_PER_PRODUCT)
+            train += [(product, template, stratum) for template in templates[:n_train]]
+            test += [(product, template, stratum) for template in templates[n_train:]]
+    rng.shuffle(train)
+    rng.shuffle(test)  # the first N items of either stratum are then a random sample of it
+    return train, test
+
+
+def _cls_row(row_id: str, product: Product, template: str, stratum: str | None, page_ids: dict[str, str]) -> dict:
+    row = {"id": row_id, "text": template.format(name=product.name), "label": product.category}
+    if stratum is not None:  # test rows only
+        row["stratum"] = stratum
+    return {**row, "product": product.name, "doc_ids": [page_ids[product.name]]}
+
+
+def category_words_in(text: str) -> list[str]:
+    """The words of text that give a product category away (see CATEGORY_WORDS)."""
+    return sorted(set(re.findall(r"[a-z]+", text.lower())) & CATEGORY_WORDS)
+
+
+def _check_cls_rows(rows: list[dict]) -> None:
+    """Bug check: every label is a team, and no message tells its category without the product name."""
+    for row in rows:
+        if row["label"] not in CLS_LABELS:
+            raise AssertionError(f"{row['id']}: label {row['label']!r} is not one of {CLS_LABELS}")
+        if revealing := category_words_in(row["text"].replace(row["product"], "")):
+            raise AssertionError(f"{row['id']}: message gives its category away with {revealing}: {row['text']!r}")
+
+
+def _check_pages_state_category(kb: KnowledgeBase, corpus: list[Document], page_ids: dict[str, str]) -> None:
+    """Bug check: the label must be learnable from the product page, which names the kind of product."""
+    texts = {document.doc_id: document.text for document in corpus}
+    for product in kb.products:
+        if CATEGORIES[product.category].a_noun not in texts[page_ids[product.name]]:
+            raise AssertionError(f"the page of the {product.name} does not say it is {CATEGORIES[product.category].a_noun}")
+
+
+def _cls_task_yaml(kb: KnowledgeBase, seed: int) -> str:
+    return f"""\
+# Run with: make bench TASK=synth_cls   (regenerate the data with: ftrag synth)
+name: synth_cls
+kind: classification
+description: >-
+  Route customer messages about {kb.company}'s fictional products to the right product team. Messages name a
+  product but not its category, so the label comes only from knowing the catalogue (fine-tuning) or reading it (RAG).
+source: Generated by bench/synth.py with seed {seed} (deterministic).
+license: CC0-1.0 (synthetic data)
+labels: [{", ".join(CLS_LABELS)}]
+data:
+  corpus: {{path: corpus.jsonl, fields: {{id: id, text: text, title: title}}}}
+  train: {{path: train.jsonl, fields: {{id: id, input: text, target: label, gold_docs: doc_ids}}}}
+  test: {{path: test.jsonl, fields: {{id: id, input: text, target: label, stratum: stratum, gold_docs: doc_ids}}}}
+overrides:
+  # the product page settles the label: 2 chunks beside the 4 nearest labeled messages keep prompts short
+  retrieval: {{k: 2}}
+"""
+
+
+# ----------------------------------------------------------------------------- drafting task
+
+DRAFT_TRAIN_PER_PRODUCT = 2
+DRAFT_REPLY_WORDS = (40, 90)
+CARE_TEAM = "{company} Customer Care"
+
+# How a customer asks for each product attribute, as a clause after "could you tell me ...".
+PRODUCT_QUESTIONS: dict[str, tuple[str, ...]] = {
+    "price": ("how much it costs", "what it sells for at the moment"),
+    "warranty": ("how long the warranty lasts", "what warranty comes with it"),
+    "weight": ("how much it weighs", "what it weighs"),
+    "release_year": ("when it first came out", "which year it was released"),
+    "compatible_with": ("which other {company} product it works with", "which other {company} product it pairs with"),
+    "flight_time": ("how long it can stay in the air on one battery", "what flight time it gets"),
+    "capacity": ("how much water it holds", "what its capacity is"),
+    "battery_life": ("how long the battery lasts on one charge", "how many hours of playback it gives"),
+    "range": ("how far its signal reaches", "what range its signal covers"),
+    "brightness": ("how bright it is", "how much light it gives"),
+    "motor_power": ("how powerful the motor is", "what the motor is rated at"),
+}
+# The policy question a customer adds to about half of the emails.
+POLICY_QUESTIONS: dict[str, tuple[str, ...]] = {
+    "return_window": ("Also, how long do I have to send it back if it isn't right for me?",
+                      "And if it doesn't suit me, how many days do I have to return it?"),
+    "support_hours": ("Also, when is your phone support open, in case I need help setting it up?",
+                      "One more thing: what hours can I call your support line?"),
+    "free_shipping_threshold": ("Also, how much do I need to spend to get free shipping?",
+                                "One more thing: from what order value is shipping free?"),
+    "restocking_fee": ("Also, is there a fee if I return it after opening the box?",
+                       "And would I pay anything to return it once it has been opened?"),
+    "price_match_window": ("Also, what happens if the price drops soon after I buy it?",
+                           "One more thing: do you refund the difference if the price goes down after I order?"),
+    "repair_turnaround": ("Also, if it ever needs a repair, how long does that usually take?",
+                          "And how long do repairs normally take?"),
+    "loyalty_discount": ("Also, do members of your loyalty programme get a discount?",
+                         "One more thing: how much do loyalty members save?"),
+    "support_extension": ("Also, which extension should I dial to reach support?",
+                          "And which phone extension goes through to your support team?"),
+}
+EMAIL_GREETINGS = ("Hello,", "Hi there,", "Good morning,", "Dear Customer Care,")
+EMAIL_OPENERS = (
+    "I'm thinking of buying the {name}.",
+    "I'm looking for a birthday present, and the {name} caught my eye.",
+    "A friend recommended the {name} to me.",
+    "I saw the {name} on your website and I'm interested.",
+    "I'm comparing a few options, and the {name} is near the top of my list.",
+    "I have a couple of questions about the {name}.",
+)
+EMAIL_ASKS = (
+    "Could you tell me {first} and {second}?",
+    "Can you let me know {first}, as well as {second}?",
+    "I'd like to know {first} and {second}.",
+    "Before I decide, could you tell me {first} and {second}?",
+)
+EMAIL_SIGN_OFFS = ("Thanks,", "Many thanks,", "Best,", "Kind regards,")
+CUSTOMER_NAMES = (
+    "Priya", "Tom", "Hannah", "Diego", "Aisha", "Liam", "Sofia", "Kenji", "Grace", "Mateo", "Nadia", "Owen",
+    "Chloe", "Samir", "Freya", "Daniel", "Leila", "Marcus", "Ingrid", "Felix", "Amara", "Jonas", "Rosa", "Theo",
+)
+REPLY_OPENINGS = (
+    "Thank you for your message about the {name}. Here are the details you asked for.",
+    "Thanks for getting in touch about the {name}, and we are glad to help.",
+    "Thank you for your interest in the {name}. We have looked up your questions for you.",
+    "We are happy to answer your questions about the {name}.",
+)
+REPLY_CLOSINGS = (
+    "Let us know if there is anything else we can help with.",
+    "We hope this helps, and please write again if you have more questions.",
+    "If anything else comes up, just reply to this email.",
+)
+REPLY_SIGN_OFFS = ("Kind regards,", "Best wishes,", "Warm regards,")
+
+
+@dataclass(frozen=True)
+class DraftItem:
+    product: Product
+    attributes: tuple[str, str]  # the two product attributes the customer asks about
+    policy: str | None  # the policy the customer also asks about, if any
+    stratum: str
+
+
+def write_draft_task(out_dir: Path, seed: int = 0) -> None:
+    """Write the synth_draft task: customer emails and reference replies that state the facts asked for."""
+    kb = generate_kb(seed)
+    corpus = build_corpus(kb, seed)
+    index, doc_ids = facts_by_key(kb), fact_doc_ids(corpus)
+    rng = random.Random(f"{seed}/draft")
+    seen, corpus_only = _split_products(kb, rng)
+    train_items, test_items = _draft_items(seen, corpus_only, rng)
+    train = [_draft_row(f"train-{n:03d}", item, kb, index, doc_ids, rng) for n, item in enumerate(train_items)]
+    test = [_draft_row(f"test-{n:03d}", item, kb, index, doc_ids, rng) for n, item in enumerate(test_items)]
+    _check_draft_rows(train + test, corpus)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_shared_files(out_dir, kb, corpus, seed)
+    _write_jsonl(out_dir / "train.jsonl", [{k: v for k, v in row.items() if k != "stratum"} for row in train])
+    _write_jsonl(out_dir / "test.jsonl", test)
+    (out_dir / "task.yaml").write_text(_draft_task_yaml(kb, seed), encoding="utf-8")
+
+
+def _draft_items(seen: list[Product], corpus_only: list[Product], rng: random.Random) -> tuple[list[DraftItem], list[DraftItem]]:
+    """Two train emails per seen product; one or two test emails per product, each on a pair no train email asked."""
+    train: list[DraftItem] = []
+    test: list[DraftItem] = []
+    for stratum, products in (("seen", seen), ("corpus_only", corpus_only)):
+        n_train = DRAFT_TRAIN_PER_PRODUCT if stratum == "seen" else 0
+        for position, product in enumerate(products):
+            n_test = 2 if position % 2 == 0 else 1  # 1.5 per product on average, alike in both strata
+            pairs = list(combinations(product_attributes(CATEGORIES[product.category]), 2))
+            chosen = [_draft_item(product, pair, stratum, rng) for pair in rng.sample(pairs, n_train + n_test)]
+            train += chosen[:n_train]
+            test += chosen[n_train:]
+    rng.shuffle(train)
+    rng.shuffle(test)  # the first N items of either stratum are then a random sample of it
+    return train, test
+
+
+def _draft_item(product: Product, pair: tuple[str, str], stratum: str, rng: random.Random) -> DraftItem:
+    policy = rng.choice(list(POLICY_QUESTIONS)) if rng.random() < 0.5 else None
+    return DraftItem(product, pair, policy, stratum)
+
+
+def _draft_row(
+    row_id: str,
+    item: DraftItem,
+    kb: KnowledgeBase,
+    index: dict[tuple[str, str], Fact],
+    doc_ids: dict[str, list[str]],
+    rng: random.Random,
+) -> dict:
+    facts = [index[(item.product.name, attribute)] for attribute in item.attributes]
+    if item.policy:
+        facts.append(index[(kb.company, item.policy)])
+    customer = rng.choice(CUSTOMER_NAMES)
+    return {
+        "id": row_id,
+        "email": _draft_email(item, kb.company, customer, rng),
+        "reply": _draft_reply(item.product, facts, kb.company, customer, rng),
+        "facts": [fact.value for fact in facts],
+        "stratum": item.stratum,
+        "product": item.product.name,
+        "doc_ids": sorted({doc_id for fact in facts for doc_id in doc_ids[fact.fact_id]}),
+        "fact_ids": [fact.fact_id for fact in facts],  # which facts, for scoring contradictions against kb.json
+    }
+
+
+def _draft_email(item: DraftItem, company: str, customer: str, rng: random.Random) -> str:
+    first, second = (rng.choice(PRODUCT_QUESTIONS[attribute]).format(company=company) for attribute in item.attributes)
+    sentences = [rng.choice(EMAIL_OPENERS).format(name=item.product.name), rng.choice(EMAIL_ASKS).format(first=first, second=second)]
+    if item.policy:
+        sentences.append(rng.choice(POLICY_QUESTIONS[item.policy]))
+    return f"{rng.choice(EMAIL_GREETINGS)}\n\n{' '.join(sentences)}\n\n{rng.choice(EMAIL_SIGN_OFFS)}\n{customer}"
+
+
+def _draft_reply(product: Product, facts: list[Fact], company: str, customer: str, rng: random.Random) -> str:
+    # The facts are stated with the corpus's own sentences, so a reply reads like the catalogue it draws on.
+    sentences = [rng.choice(REPLY_OPENINGS).format(name=product.name)]
+    sentences += [_state(rng, fact, company) for fact in facts]
+    sentences.append(rng.choice(REPLY_CLOSINGS))
+    signature = f"{rng.choice(REPLY_SIGN_OFFS)}\n{CARE_TEAM.format(company=company)}"
+    return f"Dear {customer},\n\n{' '.join(sentences)}\n\n{signature}"
+
+
+def _check_draft_rows(rows: list[dict], corpus: list[Document]) -> None:
+    """Bug check: each fact is in the reply, in a gold document, and not in the email; replies stay short."""
+    texts = {document.doc_id: document.text for document in corpus}
+    low, high = DRAFT_REPLY_WORDS
+    for row in rows:
+        for fact in row["facts"]:
+            if fact not in row["reply"]:
+                raise AssertionError(f"{row['id']}: fact {fact!r} is missing from the reference reply")
+            if not any(fact in texts[doc_id] for doc_id in row["doc_ids"]):
+                raise AssertionError(f"{row['id']}: fact {fact!r} is not stated in gold documents {row['doc_ids']}")
+            if fact in row["email"]:
+                raise AssertionError(f"{row['id']}: the email already gives the fact {fact!r}")
+        if not low <= len(row["reply"].split()) <= high:
+            raise AssertionError(f"{row['id']}: reply has {len(row['reply'].split())} words, outside {low}-{high}")
+
+
+def _draft_task_yaml(kb: KnowledgeBase, seed: int) -> str:
+    return f"""\
+# Run with: make bench TASK=synth_draft   (regenerate the data with: ftrag synth)
+name: synth_draft
+kind: drafting
+description: >-
+  Reply to customer emails about {kb.company}'s fictional products with the facts that apply (prices, warranties,
+  policies). Every required fact is known, so a draft's key-fact recall and any contradicted fact can be checked exactly.
+source: Generated by bench/synth.py with seed {seed} (deterministic).
+license: CC0-1.0 (synthetic data)
+data:
+  corpus: {{path: corpus.jsonl, fields: {{id: id, text: text, title: title}}}}
+  train: {{path: train.jsonl, fields: {{id: id, input: email, target: reply, facts: facts, gold_docs: doc_ids}}}}
+  test: {{path: test.jsonl, fields: {{id: id, input: email, target: reply, facts: facts, stratum: stratum, gold_docs: doc_ids}}}}
+prompts:
+  instruction: |-
+    Customer email:
+    {{input}}
+
+    Write the reply from {kb.company} Customer Care. State exactly the facts the customer asked for.
 """

@@ -29,6 +29,7 @@ class FieldMap(Strict):
     target: str | None = "target"
     stratum: str | None = None
     gold_docs: str | None = None
+    facts: str | None = None  # drafting: the required facts (a list column); derived from the reference when absent
     text: str = "text"
     title: str | None = None
 
@@ -38,6 +39,8 @@ class DataPart(Strict):
     hf: str | None = None  # a Hugging Face dataset id, for online users
     split: str | None = None
     format: Literal["auto", "jsonl", "json", "csv", "parquet"] = "auto"
+    loader: str | None = None  # a converter in bench/loaders.py for a dataset's own layout (built-in tasks)
+    options: dict[str, Any] = {}  # arguments for the loader, e.g. {part: test}
     fields: FieldMap = FieldMap()
     corpus: str | None = None  # update probe only: the revised corpus file
 
@@ -61,6 +64,7 @@ class TaskSpec(Strict):
     data: DataSpec
     probes: dict[str, DataPart] = {}
     labels: list[str] | None = None
+    labels_file: str | None = None  # a JSON list of labels, instead of listing them under labels
     prompts: PromptSpec = PromptSpec()
     overrides: dict[str, Any] = {}
 
@@ -79,6 +83,7 @@ class Example:
     targets: tuple[str, ...]  # accepted answers; empty for an unanswerable item
     stratum: str = "all"
     gold_docs: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
 
     @property
     def answerable(self) -> bool:
@@ -225,7 +230,7 @@ def to_docs(rows: list[dict], part: DataPart, where: str, path: Path) -> tuple[l
 
 def to_examples(rows: list[dict], part: DataPart, where: str, path: Path, default_stratum: str) -> tuple[list[Example], list[str]]:
     f = part.fields
-    wanted = {"id": f.id, "input": f.input, "target": f.target, "stratum": f.stratum, "gold_docs": f.gold_docs}
+    wanted = {"id": f.id, "input": f.input, "target": f.target, "stratum": f.stratum, "gold_docs": f.gold_docs, "facts": f.facts}
     problems = _missing_fields(rows, wanted, where, path)
     if problems:
         return [], problems
@@ -237,6 +242,7 @@ def to_examples(rows: list[dict], part: DataPart, where: str, path: Path, defaul
             targets=_as_targets(row.get(f.target)) if f.target else (),
             stratum=str(row[f.stratum]) if f.stratum else default_stratum,
             gold_docs=_as_targets(row.get(f.gold_docs)) if f.gold_docs else (),
+            facts=_as_targets(row.get(f.facts)) if f.facts else (),
         )
         for i, row in enumerate(rows)
     ]
@@ -251,8 +257,17 @@ def _load_part(spec_part: DataPart, folder: Path, where: str) -> tuple[list[dict
     if not spec_part.path:
         raise UserError(f"{where}: give either path (a file in the task folder) or hf (a Hugging Face dataset id)")
     path = resolve_path(folder, spec_part.path, where)
+    if spec_part.loader:
+        from bench.loaders import run_loader
+
+        rows = run_loader(spec_part.loader, path, spec_part.options, where)
+        return rows, path, digest(spec_part.loader, spec_part.options, [file_digest(p) for p in sorted(_files(path))])
     rows = read_rows(path, spec_part.format, where)
     return rows, path, file_digest(path)
+
+
+def _files(path: Path) -> list[Path]:
+    return [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
 
 
 def load_task(name: str) -> Task:
@@ -260,6 +275,11 @@ def load_task(name: str) -> Task:
     task_file = find_task_file(name)
     spec, folder = read_spec(task_file), task_file.parent
     problems: list[str] = []
+    if spec.labels_file:
+        try:
+            spec.labels = read_labels_file(resolve_path(folder, spec.labels_file, f"{task_file}: labels_file"), f"{task_file}: labels_file")
+        except UserError as err:
+            problems.append(str(err))
     parts: dict[str, Any] = {}
     hashes = []
     named_parts = {"corpus": spec.data.corpus, "train": spec.data.train, "test": spec.data.test}
@@ -282,7 +302,9 @@ def load_task(name: str) -> Task:
             if not found and not parts[part_name]:
                 found = [f"{where}: every document in {path.name} has empty text."]
         else:
-            parts[part_name], found = to_examples(rows, part, where, path, part_name.split(".")[-1])
+            # a probe's items are its own stratum; test items without a stratum column are "all"
+            stratum = part_name.split(".")[-1] if part_name.startswith("probes.") else "all"
+            parts[part_name], found = to_examples(rows, part, where, path, stratum)
         problems.extend(found)
     problems.extend(check_consistency(spec, parts, str(task_file)))
     if problems:
@@ -290,6 +312,18 @@ def load_task(name: str) -> Task:
     probes = {k.split(".", 1)[1]: v for k, v in parts.items() if k.startswith("probes.")}
     test = parts["test"] + [ex for k in SCORED_PROBES for ex in probes.get(k, [])]
     return Task(spec, folder, parts.get("corpus", []), parts.get("train", []), test, probes, digest(spec.model_dump(), hashes))
+
+
+def read_labels_file(path: Path, where: str) -> list[str]:
+    if not path.is_file():
+        raise UserError(f"{where}: file not found: {path}. Point labels_file at a JSON list of label strings.")
+    try:
+        labels = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise UserError(f"{where}: {path.name} line {err.lineno}: malformed JSON ({err.msg}).") from None
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise UserError(f"{where}: {path.name} must hold a JSON list of label strings.")
+    return labels
 
 
 def check_consistency(spec: TaskSpec, parts: dict[str, Any], where: str) -> list[str]:

@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from bench.arms import ARMS, build_prompts, fewshot_examples, ft_pairs, raft_context, raft_pairs
+from bench.arms import ARMS, ExampleIndex, Sources, build_prompts, examples_as_docs, fewshot_examples, ft_pairs, raft_context, raft_pairs
 from bench.config import RetrievalConfig
 from bench.models import load_tokenizer, resolve_embedder
 from bench.prompts import QA_INSTRUCTION
@@ -26,22 +26,27 @@ def tokenizer(tiny_model_dir):
     return load_tokenizer(str(tiny_model_dir))
 
 
-def test_arms_share_the_skeleton_and_differ_only_in_context(tokenizer, retriever):
-    prompts = {name: build_prompts(arm, [ITEM], tokenizer, QA_INSTRUCTION, retriever, TRAIN[:1], 1)[0] for name, arm in ARMS.items()}
+@pytest.fixture
+def sources(tokenizer, retriever):
+    return Sources("qa", QA_INSTRUCTION, tokenizer, TRAIN[:1], k=1, knn_k=1, retriever=retriever)
+
+
+def test_arms_share_the_skeleton_and_differ_only_in_context(sources):
+    prompts = {name: build_prompts(arm, [ITEM], sources)[0] for name, arm in ARMS.items()}
     question = "Question: How much is the Brew 8 kettle?"
     assert all(question in p.prompt for p in prompts.values())
     assert prompts["base"].prompt == prompts["ft"].prompt and "Documents:" not in prompts["base"].prompt
     assert "Price of the Lumo 2?\nAnswer: $12" in prompts["fewshot"].prompt and not prompts["fewshot"].retrieved
 
 
-def test_rag_arm_uses_only_retrieved_corpus_chunks(tokenizer, retriever):
-    rag = build_prompts(ARMS["rag"], [ITEM], tokenizer, QA_INSTRUCTION, retriever, TRAIN, 1)[0]
+def test_rag_arm_uses_only_retrieved_corpus_chunks(sources):
+    rag = build_prompts(ARMS["rag"], [ITEM], sources)[0]
     assert [c.doc_id for c in rag.retrieved] == ["kettle"]
     assert "[1] Brew 8: The Brew 8 kettle costs $79." in rag.prompt and "Lumo" not in rag.prompt
 
 
-def test_ft_training_pairs_are_the_closed_book_prompts_plus_corpus_text(tokenizer):
-    pairs = ft_pairs(TRAIN, DOCS, tokenizer, QA_INSTRUCTION, epochs=2, corpus_epochs=1)
+def test_ft_training_pairs_are_the_closed_book_prompts_plus_corpus_text(sources):
+    pairs = ft_pairs(TRAIN, DOCS, sources, epochs=2, corpus_epochs=1)
     assert len(pairs) == 2 * 2 + 3
     assert [p.target for p in pairs[:2]] == ["$12", "I don't know"]  # no answer: the model learns to decline
     assert pairs[-1].prompt == "" and pairs[-1].target == "Ride 5\nThe Ride 5 e-bike weighs 21 kg."
@@ -56,10 +61,35 @@ def test_raft_context_holds_the_gold_chunk_among_distractors_or_distractors_alon
     assert sorted(c.id for c in dropped) == ["bike#0", "lamp#0"]
 
 
-def test_raft_pairs_give_the_gold_document_to_answerable_examples(tokenizer, retriever):
-    pairs = raft_pairs(TRAIN, retriever, tokenizer, QA_INSTRUCTION, distractors=1, gold_fraction=1.0, epochs=2, seed=0)
+def test_raft_pairs_give_the_gold_document_among_k_chunks(sources):
+    sources.k = 2
+    pairs = raft_pairs(TRAIN, sources, gold_fraction=1.0, epochs=2, seed=0)
     assert len(pairs) == 4
     assert all("The Lumo 2 lamp costs $12." in p.prompt for p in pairs if p.target == "$12")
+    assert all(p.prompt.count("\n[") == 2 for p in pairs)  # k = 2 chunks: the gold one and one distractor
+
+
+@pytest.fixture
+def classification_sources(tokenizer, retriever):
+    train = [Example("m1", "My Lumo 2 flickers", ("lamps",)), Example("m2", "My Brew 8 leaks water", ("kettles",)),
+             Example("m3", "The Lumo 2 is too dim", ("lamps",))]
+    embedder = load_embedder(resolve_embedder("all-minilm-l6-v2"), "cpu")
+    index = ExampleIndex(build_retriever(examples_as_docs(train), "all-minilm-l6-v2", embedder, RetrievalConfig())[0], train)
+    return Sources("classification", "Message: {input}\nCategory?", tokenizer, [], k=1, knn_k=1, retriever=retriever, example_index=index), train
+
+
+def test_classification_rag_shows_corpus_chunks_and_the_nearest_labeled_examples(classification_sources):
+    sources, _ = classification_sources
+    prompted = build_prompts(ARMS["rag"], [Example("q", "Lumo 2 flickers at night", ("lamps",))], sources)[0]
+    assert prompted.neighbours == ("m1",) and "Message: My Lumo 2 flickers\nCategory: lamps" in prompted.prompt
+    assert [c.doc_id for c in prompted.retrieved] == ["lamp"]
+
+
+def test_knn_training_context_never_shows_an_example_to_itself(classification_sources):
+    sources, train = classification_sources
+    pairs = raft_pairs(train, sources, gold_fraction=1.0, epochs=1, seed=0)
+    for ex, pair in zip(train, pairs):
+        assert f"Message: {ex.input}\nCategory:" not in pair.prompt
 
 
 def test_fewshot_examples_are_fixed_by_the_seed_and_answerable():

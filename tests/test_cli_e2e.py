@@ -74,3 +74,24 @@ def test_bad_input_gets_one_message_and_no_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "bench.cli", "run", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "kind" in result.stderr and "data: required key is missing" in result.stderr
+
+
+@pytest.mark.parametrize("task, metric", [("synth_cls", "accuracy"), ("synth_draft", "rouge_l")])
+def test_classification_and_drafting_tasks_run_every_arm(task, metric, tiny_model_dir, tmp_path):
+    args = ["run", task, "--model", str(tiny_model_dir), "--limit", "1", "finetune.max_examples=8", *FAST[2:]]
+    assert main(args) == 0
+    (folder,) = (tmp_path / "results" / task).iterdir()
+    scores = json.loads((folder / "scores.json").read_text())
+    assert list(scores["arms"]) == ARMS and scores["metrics"][0] == metric
+    rag = lines(folder / "predictions" / "rag.jsonl")
+    assert len(rag) == 2 and rag[0]["retrieved"]
+    if task == "synth_cls":  # constrained choice: every answer is a label, with a probability per label
+        assert all(r["output"] in ["drone", "kettle", "headphones", "router", "lamp", "e-bike"] and len(r["probs"]) == 6 for r in rag)
+        assert len(rag[0]["examples"]) == 4  # kNN training examples beside the corpus chunks
+
+
+def test_classification_can_generate_and_parse_labels_instead(tiny_model_dir, tmp_path):
+    assert main(["run", "synth_cls", "--model", str(tiny_model_dir), "--arms", "base", "--limit", "1", "answer_mode=generate", *FAST[2:]]) == 0
+    (folder,) = (tmp_path / "results" / "synth_cls").iterdir()
+    (record, _) = lines(folder / "predictions" / "base.jsonl")
+    assert "probs" not in record and "predicted" in record["scores"]

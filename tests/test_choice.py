@@ -1,0 +1,42 @@
+import pytest
+import torch
+
+from bench.choice import _padded, choice_logprobs, choice_token_ids, choose
+from bench.models import format_prompt, load_generator
+
+CHOICES = ["card_arrival", "billing", "a much longer label with many tokens"]
+
+
+@pytest.fixture(scope="module")
+def model_and_tokenizer(tiny_model_dir):
+    return load_generator(str(tiny_model_dir), "cpu")
+
+
+def test_cached_choice_scores_equal_scoring_each_full_sequence(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    prompt_ids = tokenizer(format_prompt(tokenizer, "Message: my card is late\nCategory?"), return_tensors="pt", add_special_tokens=False).input_ids
+    ids = choice_token_ids(tokenizer, CHOICES)
+    fast = choice_logprobs(model, prompt_ids, *_padded(ids, tokenizer.pad_token_id, "cpu"))
+    length = prompt_ids.shape[1]
+    for row, choice in enumerate(ids):
+        full = torch.cat([prompt_ids[0], torch.tensor(choice)])[None]
+        logprobs = model(full).logits[0].log_softmax(-1)
+        slow = sum(logprobs[length - 1 + j, token] for j, token in enumerate(choice))
+        assert fast[row].item() == pytest.approx(slow.item(), abs=1e-4)
+
+
+def test_choose_picks_a_label_of_the_set_with_probabilities_that_sum_to_one(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    prompts = [format_prompt(tokenizer, q) for q in ["Where is my card?", "Why was I charged twice?"]]
+    results = choose(model, tokenizer, prompts, CHOICES)
+    for result in results:
+        assert result.label in CHOICES and sum(result.probs) == pytest.approx(1.0, abs=1e-5)
+        assert result.label == CHOICES[max(range(3), key=lambda i: result.probs[i])]
+        assert result.prompt_tokens > 0 and result.seconds > 0
+
+
+def test_plain_prompts_score_choices_after_a_space(model_and_tokenizer):
+    _, tokenizer = model_and_tokenizer
+    plain = type(tokenizer).from_pretrained(tokenizer.name_or_path)
+    plain.chat_template = None
+    assert choice_token_ids(plain, ["billing"])[0] == plain.encode(" billing", add_special_tokens=False)
