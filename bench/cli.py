@@ -63,7 +63,17 @@ def cmd_report(args) -> None:
     from bench.report import write_report
 
     run_dir = latest_run(args.run)
-    print(write_report(run_dir, read_json(run_dir / "scores.json")))
+    report = write_report(run_dir, read_json(run_dir / "scores.json"))
+    print(f"{report}\n{report.with_suffix('.html')}")
+
+
+def cmd_compare(args) -> None:
+    from bench.pipeline import results_dir
+    from bench.report import comparison_dir, write_comparison
+
+    run_dirs = [latest_run(target) for target in args.runs]
+    report = write_comparison(run_dirs, Path(args.out) if args.out else comparison_dir(run_dirs, results_dir()))
+    print(f"{report}\n{report.with_suffix('.html')}")
 
 
 def cmd_synth(args) -> None:
@@ -107,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rewrite a run's report from its stored scores")
     report.add_argument("run", help="a run folder, or a task name for its latest run")
     report.set_defaults(func=cmd_report)
+    compare = sub.add_parser("compare", help="one report across several runs (e.g. one task on two models)")
+    compare.add_argument("runs", nargs="+", help="run folders, or task names for their latest runs")
+    compare.add_argument("--out", help="output folder (default: results/compare-<hash of the run paths>)")
+    compare.set_defaults(func=cmd_compare)
     new_task = sub.add_parser("new-task", help="start a task from tasks/_template/<kind>")
     new_task.add_argument("name")
     new_task.add_argument("--kind", choices=["qa", "classification", "drafting"], default="qa")

@@ -67,6 +67,15 @@ class PriceConfig(Strict):
 
     cpu_hour_usd: float = 0.10
     gpu_hour_usd: float = 2.50
+    # Set both to price queries by tokens (a hosted-inference view) instead of by measured seconds.
+    usd_per_1k_prompt_tokens: float | None = None
+    usd_per_1k_output_tokens: float | None = None
+
+
+class JudgeConfig(Strict):
+    enabled: bool = False  # off by default: the exact-match measures need no model and run offline
+    model: str = "smollm2-135m"  # any instruction model: a preset, an HF id or a path
+    k: int = Field(2, ge=1)  # corpus chunks the judge reads per answer
 
 
 class RunConfig(Strict):
@@ -76,12 +85,16 @@ class RunConfig(Strict):
     fewshot_k: int = Field(4, ge=1)
     knn_k: int = Field(4, ge=1)  # classification: nearest training examples in the retrieval arms' prompt
     answer_mode: Literal["auto", "loglik", "generate"] = "auto"  # auto: log-likelihood choice when the task has labels
-    seed: int = 0
+    seed: int = 0  # sampling: few-shot examples, training subsample, bootstrap
+    # Fine-tuning seeds. The first gives the ft/ft_rag predictions that the tables and tests use; each
+    # further seed retrains both adapters and answers again, and the report shows the spread across seeds.
+    seeds: list[int] = Field([0], min_length=1)
     model: ModelConfig = ModelConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     finetune: FinetuneConfig = FinetuneConfig()
     generation: GenerationConfig = GenerationConfig()
     prices: PriceConfig = PriceConfig()
+    judge: JudgeConfig = JudgeConfig()
     bootstrap_resamples: int = Field(1000, ge=100)
 
     def digest(self) -> str:

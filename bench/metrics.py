@@ -12,6 +12,30 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from bench.tasks import Example
+
+# What each metric means, for the report's appendix (stored in scores.json with every run).
+DEFINITIONS = {
+    "em": {"label": "EM", "better": "higher",
+        "definition": "Exact match: the normalized output (lower case, no punctuation or articles) equals an accepted answer. Answerable items only."},
+    "f1": {"label": "F1", "better": "higher",
+        "definition": "Token-overlap F1 between the output and the best accepted answer."},
+    "contains": {"label": "contains", "better": "higher",
+        "definition": "An accepted answer appears in the output (credits verbose but right answers)."},
+    "accuracy": {"label": "accuracy", "better": "higher",
+        "definition": "Share of items whose chosen label is the gold label."},
+    "macro_f1": {"label": "macro-F1", "better": "higher",
+        "definition": "F1 per label, averaged over labels with equal weight (rare labels count as much as common ones)."},
+    "rouge_l": {"label": "ROUGE-L", "better": "higher",
+        "definition": "Longest-common-subsequence F-measure between the draft and the reference."},
+    "fact_recall": {"label": "key-fact recall", "better": "higher",
+        "definition": "Share of the reference's required facts (listed, or derived from the reference) present in the draft."},
+    "recall_at_k": {"label": "recall@k", "better": "higher",
+        "definition": "Share of items whose gold document is among the k retrieved chunks."},
+}
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = str.maketrans("", "", string.punctuation.replace(".", "").replace("$", "").replace("%", ""))
@@ -136,3 +160,14 @@ def macro_f1(golds: list[str], predictions: list[str | None]) -> float:
         fn = sum(g == label and p != label for g, p in zip(golds, predictions))
         scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
     return sum(scores) / len(scores) if scores else float("nan")
+
+
+# Every per-item metric with one signature, (output, item) -> score in [0, 1]. score_item uses these, and
+# tests/test_metrics.py checks each one the same way, so a new metric is registered here and tested for free.
+ITEM_METRICS: dict[str, Callable[[str, "Example"], float]] = {
+    "em": lambda output, item: exact_match(output, list(item.targets)),
+    "f1": lambda output, item: token_f1(output, list(item.targets)),
+    "contains": lambda output, item: contains_answer(output, list(item.targets)),
+    "rouge_l": lambda output, item: rouge_l(output, item.targets[0]),
+    "fact_recall": lambda output, item: fact_recall(output, list(item.facts) or derive_key_facts(item.targets[0])),
+}

@@ -7,6 +7,7 @@ import logging
 import os
 import platform
 import random
+import resource
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,10 +17,10 @@ import yaml
 
 from bench import arms as armlib
 from bench.cache import atomic_write_json, atomic_write_text, stage_key
-from bench.config import RunConfig, resolve_config
-from bench.finetune import TrainStats, train_cached
 from bench.choice import ChoiceResult, choose
+from bench.config import RunConfig, resolve_config
 from bench.errors import UserError
+from bench.finetune import TrainStats, train_cached
 from bench.generate import Generation, generate
 from bench.models import count_parameters, load_generator, load_tokenizer, pick_device, resolve_embedder, resolve_generator
 from bench.prompts import default_instruction
@@ -58,9 +59,10 @@ class Stage:
     sources: armlib.Sources
     n_params: int = 0
     index_stats: IndexStats | None = None
-    adapters: dict[str, Path] = field(default_factory=dict)
-    train_stats: dict[str, TrainStats] = field(default_factory=dict)
+    adapters: dict[tuple[str, int], Path] = field(default_factory=dict)  # (weights, seed) -> adapter
+    train_stats: dict[tuple[str, int], TrainStats] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    memory_mb: dict[str, float] = field(default_factory=dict)  # peak memory at the end of each stage
 
     @property
     def choices(self) -> list[str] | None:
@@ -88,8 +90,12 @@ def run(task_name: str, overrides: list[str] = (), run_id: str | None = None) ->
     items = select_items(task.test, cfg.limit)
     for name in cfg.arms:
         began = time.perf_counter()
-        answer_arm(stage, armlib.ARMS[name], items)
+        answer_arm(stage, armlib.ARMS[name], items, cfg.seeds[0])
         stage.timings[f"answer:{name}"] = time.perf_counter() - began
+        stage.memory_mb[f"answer:{name}"] = peak_memory_mb(stage.device)
+        if armlib.ARMS[name].weights != "base":
+            for seed in cfg.seeds[1:]:
+                answer_arm(stage, armlib.ARMS[name], items, seed)
     scores = summarize(stage, items)
     atomic_write_json(run_dir / "scores.json", scores)
     write_report(run_dir, scores)
@@ -118,10 +124,21 @@ def prepare(cfg: RunConfig, task: Task, run_dir: Path) -> Stage:
             sources.example_index = armlib.ExampleIndex(example_retriever, task.train)
         stage.timings["index"] = time.perf_counter() - began
     for weights in sorted({armlib.ARMS[a].weights for a in cfg.arms} - {"base"}):
-        began = time.perf_counter()
-        stage.adapters[weights], stage.train_stats[weights] = finetune(stage, weights)
-        stage.timings[f"finetune:{weights}"] = time.perf_counter() - began
+        for seed in cfg.seeds:
+            began = time.perf_counter()
+            stage.adapters[weights, seed], stage.train_stats[weights, seed] = finetune(stage, weights, seed)
+            stage.timings[f"finetune:{weights}:seed{seed}"] = time.perf_counter() - began
+            stage.memory_mb[f"finetune:{weights}:seed{seed}"] = peak_memory_mb(device)
     return stage
+
+
+def peak_memory_mb(device: str) -> float:
+    """GPU: peak allocated since the last call (then reset). CPU: the process's peak resident set so far."""
+    if device == "cuda":
+        peak = torch.cuda.max_memory_allocated() / 2**20
+        torch.cuda.reset_peak_memory_stats()
+        return peak
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def training_sample(train: list[Example], limit: int | None, seed: int) -> list[Example]:
@@ -141,7 +158,7 @@ def training_sample(train: list[Example], limit: int | None, seed: int) -> list[
     return sample
 
 
-def finetune(stage: Stage, weights: str) -> tuple[Path, TrainStats]:
+def finetune(stage: Stage, weights: str, seed: int) -> tuple[Path, TrainStats]:
     cfg, task = stage.cfg.finetune, stage.task
     train = training_sample(task.train, cfg.max_examples, stage.cfg.seed)
     if not train:
@@ -149,13 +166,19 @@ def finetune(stage: Stage, weights: str) -> tuple[Path, TrainStats]:
     if weights == "ft":
         pairs = armlib.ft_pairs(train, task.corpus, stage.sources, cfg.epochs, cfg.corpus_epochs)
     else:
-        pairs = armlib.raft_pairs(train, stage.sources, cfg.raft_gold_fraction, cfg.raft_epochs, stage.cfg.seed)
-    return train_cached(stage.generator_path, stage.sources.tokenizer, pairs, cfg, 1, stage.cfg.seed, stage.device)
+        pairs = armlib.raft_pairs(train, stage.sources, cfg.raft_gold_fraction, cfg.raft_epochs, seed)
+    return train_cached(stage.generator_path, stage.sources.tokenizer, pairs, cfg, 1, seed, stage.device)
 
 
-def predictions_key(stage: Stage, arm: armlib.Arm, items: list[Example]) -> str:
+def predictions_path(stage: Stage, arm: armlib.Arm, seed: int) -> Path:
+    """`<arm>.jsonl` for the first fine-tuning seed (and for base-model arms); `<arm>@seed<n>.jsonl` for the others."""
+    suffix = "" if arm.weights == "base" or seed == stage.cfg.seeds[0] else f"@seed{seed}"
+    return stage.run_dir / "predictions" / f"{arm.name}{suffix}.jsonl"
+
+
+def predictions_key(stage: Stage, arm: armlib.Arm, items: list[Example], seed: int) -> str:
     cfg, src = stage.cfg, stage.sources
-    return stage_key("predictions", arm, stage.generator_path, str(stage.adapters.get(arm.weights, "")),
+    return stage_key("predictions", arm, stage.generator_path, str(stage.adapters.get((arm.weights, seed), "")),
                      src.instruction, [asdict(it) for it in items], stage.choices, stage.max_new_tokens,
                      cfg.retrieval.model_dump() if arm.context == "retrieval" else None, cfg.knn_k,
                      [ex.id for ex in src.shots] if arm.context == "fewshot" else None, cfg.model.embedder)
@@ -176,25 +199,25 @@ def read_done(path: Path, key: str) -> dict[str, dict]:
     return done
 
 
-def answer_arm(stage: Stage, arm: armlib.Arm, items: list[Example]) -> None:
+def answer_arm(stage: Stage, arm: armlib.Arm, items: list[Example], seed: int) -> None:
     """Answer every item not yet answered, appending records in batches so a killed run loses one batch at most."""
-    path = stage.run_dir / "predictions" / f"{arm.name}.jsonl"
-    key = predictions_key(stage, arm, items)
+    path = predictions_path(stage, arm, seed)
+    key = predictions_key(stage, arm, items, seed)
     done = read_done(path, key)
     todo = [it for it in items if it.id not in done]
     if not todo:
-        log.info("%s: all %d predictions cached", arm.name, len(items))
+        log.info("%s: all %d predictions cached", path.stem, len(items))
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     # rewrite the clean records first: drops a torn last line and any records of items no longer selected
     atomic_write_text(path, "".join(json.dumps(done[it.id], ensure_ascii=False) + "\n" for it in items if it.id in done))
     atomic_write_text(path.with_suffix(".key"), key + "\n")
-    model, tokenizer = load_generator(stage.generator_path, stage.device, stage.adapters.get(arm.weights))
+    model, tokenizer = load_generator(stage.generator_path, stage.device, stage.adapters.get((arm.weights, seed)))
     flush_every = stage.cfg.generation.batch_size * 2
     for start in range(0, len(todo), flush_every):
         part = todo[start : start + flush_every]
         prompted = armlib.build_prompts(arm, part, stage.sources)
-        desc = f"{arm.name} {start + len(part)}/{len(todo)}"
+        desc = f"{path.stem} {start + len(part)}/{len(todo)}"
         if stage.choices:
             outputs = choose(model, tokenizer, [p.prompt for p in prompted], stage.choices, desc=desc)
         else:
@@ -229,6 +252,8 @@ def prediction_record(stage: Stage, prompted: armlib.PromptedItem, out: Generati
     }
     if choice:
         record["probs"] = [round(p, 5) for p in out.probs]
+    if item.facts:
+        record["facts"] = list(item.facts)
     return record
 
 

@@ -7,15 +7,28 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bench import metrics
+from bench import hallucination, metrics
 from bench.arms import ARMS
-from bench.metrics import macro_f1
-from bench.stats import bootstrap_ci, bootstrap_statistic
+from bench.hallucination import CONFIDENT, CorpusText, draft_contradicts, unsupported_units
+from bench.judge import judge_support
+from bench.metrics import derive_key_facts, macro_f1
+from bench.stats import bootstrap_ci, bootstrap_statistic, expected_calibration_error, paired_test
 from bench.tasks import Example
 
 if TYPE_CHECKING:
     from bench.pipeline import Stage
 
+
+
+COST_DEFINITIONS = {
+    "usd_per_1k_queries": {"label": "USD / 1k queries", "better": "lower",
+        "definition": "Cost of 1,000 queries: mean measured seconds per query at the device's hour rate (prices.*), or prompt and output tokens at the per-1k-token prices when those are set."},
+    "one_off_usd": {"label": "one-off USD", "better": "lower",
+        "definition": "Training plus index-building seconds x the hour rate / 3,600: paid once, before the first query."},
+    "break_even": {"label": "break-even", "better": "lower",
+        "definition": "Query volume at which fine-tuning's lower per-query cost repays its extra one-off cost compared with RAG."},
+}
+ALL_DEFINITIONS = metrics.DEFINITIONS | hallucination.DEFINITIONS | COST_DEFINITIONS
 
 # The per-item metrics of each family, headline first. A task with a fixed answer set (classification, or
 # QA over yes/no/maybe) is scored as a choice; free-text QA by answer overlap; drafting against a reference.
@@ -37,14 +50,11 @@ def score_item(family: str, item: Example, output: str, retrieved_docs: list[str
         if probs is not None:
             scores.update(confidence=max(probs.values()), gold_prob=probs.get(item.targets[0], 0.0))
     elif family == "drafting":
-        facts = list(item.facts) or metrics.derive_key_facts(item.targets[0])
-        scores.update(rouge_l=metrics.rouge_l(output, item.targets[0]), fact_recall=metrics.fact_recall(output, facts))
+        scores.update({name: metrics.ITEM_METRICS[name](output, item) for name in FAMILY_METRICS["drafting"]})
     else:
         scores["abstained"] = metrics.is_abstention(output)
         if item.answerable:
-            golds = list(item.targets)
-            scores.update(em=metrics.exact_match(output, golds), f1=metrics.token_f1(output, golds),
-                          contains=metrics.contains_answer(output, golds))
+            scores.update({name: metrics.ITEM_METRICS[name](output, item) for name in FAMILY_METRICS["qa"]})
     if retrieved_docs and item.gold_docs:
         scores["recall_at_k"] = metrics.recall_at_k(retrieved_docs, list(item.gold_docs))
     return scores
@@ -74,16 +84,58 @@ def accuracy_block(records: list[dict], family: str, cfg) -> dict:
     return block
 
 
-def hallucination_block(records: list[dict], family: str, cfg) -> dict | None:
-    if family != "qa":
-        return None
-    unanswerable = [r for r in records if "em" not in r["scores"]]
-    answerable = [r for r in records if "em" in r["scores"]]
-    return {
-        # on unanswerable items the right move is to decline; answering there is making something up
-        "abstain_on_unanswerable": ci([float(r["scores"]["abstained"]) for r in unanswerable], cfg),
-        "wrongly_declined": ci([float(r["scores"]["abstained"]) for r in answerable], cfg),
-    }
+def hallucination_block(records: list[dict], family: str, corpus: CorpusText, cfg) -> dict | None:
+    """Each measure as a bootstrap interval over the items it applies to (see bench/hallucination.py)."""
+    per_item: dict[str, list[float]] = {}
+    add = lambda name, value: per_item.setdefault(name, []).append(float(value))
+    units = [0, 0]  # factual units in all outputs, and how many no document supports
+    for r in records:
+        s = r["scores"]
+        if family == "qa":
+            if "em" in s:
+                add("wrongly_declined", s["abstained"])
+                add("contradicted", not s["abstained"] and not s["contains"])
+            else:
+                add("abstain_on_unanswerable", s["abstained"])
+                add("answered_unanswerable", not s["abstained"])
+        elif family == "drafting":
+            add("contradicted", draft_contradicts(r["output"], r.get("facts") or derive_key_facts(r["gold"][0])))
+        elif "confidence" in s:
+            add("confident_errors", s["accuracy"] == 0 and s["confidence"] >= CONFIDENT)
+        if family != "choice" and not corpus.empty and not s.get("abstained"):
+            found, unsupported = unsupported_units(r["output"], corpus)
+            units[0] += found
+            units[1] += unsupported
+            add("unsupported_units", unsupported / found if found else float("nan"))
+    block = {name: ci(values, cfg) for name, values in per_item.items()}
+    if "unsupported_units" in block:  # pooled over units, not averaged per answer; the CI resamples answers
+        block["unsupported_units"]["mean"] = units[1] / units[0] if units[0] else float("nan")
+    confident = [(r["scores"]["confidence"], r["scores"]["accuracy"]) for r in records if "confidence" in r["scores"]]
+    if confident:
+        conf, hit = zip(*confident)
+        block["ece"] = asdict(bootstrap_statistic(len(conf), lambda idx: expected_calibration_error(
+            [conf[i] for i in idx], [hit[i] for i in idx]), cfg.bootstrap_resamples, cfg.seed))
+    return block or None
+
+
+def comparisons(records_by_arm: dict[str, list[dict]], metric: str, cfg) -> list[dict]:
+    """Every pair of arms on the headline metric, over the items both scored, overall and per stratum."""
+    rows = []
+    names = list(records_by_arm)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            scored_a = {r["id"]: r for r in records_by_arm[a] if metric in r["scores"]}
+            scored_b = {r["id"]: r for r in records_by_arm[b] if metric in r["scores"]}
+            shared = [item for item in scored_a if item in scored_b]
+            for stratum in ["all"] + list(dict.fromkeys(scored_a[item]["stratum"] for item in shared)):
+                ids = [item for item in shared if stratum == "all" or scored_a[item]["stratum"] == stratum]
+                if stratum != "all" and len(ids) == len(shared):
+                    continue  # one stratum only: "all" already says it
+                test = paired_test([scored_a[item]["scores"][metric] for item in ids],
+                                   [scored_b[item]["scores"][metric] for item in ids], cfg.bootstrap_resamples, cfg.seed)
+                rows.append({"a": a, "b": b, "metric": metric, "stratum": stratum, "diff": asdict(test.diff),
+                             "p_bootstrap": test.p_bootstrap, "p_mcnemar": test.p_mcnemar})
+    return rows
 
 
 def cost_block(stage: Stage, arm_name: str, records: list[dict]) -> dict:
@@ -92,7 +144,7 @@ def cost_block(stage: Stage, arm_name: str, records: list[dict]) -> dict:
     seconds = [r["seconds"] for r in records]
     prompt_tokens = float(np.mean([r["prompt_tokens"] for r in records]))
     output_tokens = float(np.mean([r["output_tokens"] for r in records]))
-    train = stage.train_stats.get(arm.weights)
+    train = stage.train_stats.get((arm.weights, cfg.seeds[0]))
     index = stage.index_stats if arm.context == "retrieval" else None
     one_off_seconds = (train.seconds if train else 0.0) + (index.build_seconds if index else 0.0)
     return {
@@ -106,10 +158,18 @@ def cost_block(stage: Stage, arm_name: str, records: list[dict]) -> dict:
         "prompt_tokens_mean": prompt_tokens,
         "output_tokens_mean": output_tokens,
         "query_flops": 2 * stage.n_params * (prompt_tokens + output_tokens),
-        "usd_per_1k_queries": float(np.mean(seconds)) * 1000 / 3600 * hour_rate,
+        "usd_per_1k_queries": usd_per_1k_queries(prices, hour_rate, float(np.mean(seconds)), prompt_tokens, output_tokens),
         "hour_rate_usd": hour_rate,
+        "priced_by_tokens": prices.usd_per_1k_prompt_tokens is not None and prices.usd_per_1k_output_tokens is not None,
         "device": stage.device,
+        "peak_memory_mb": stage.memory_mb.get(f"answer:{arm_name}"),
     }
+
+
+def usd_per_1k_queries(prices, hour_rate: float, seconds: float, prompt_tokens: float, output_tokens: float) -> float:
+    if prices.usd_per_1k_prompt_tokens is not None and prices.usd_per_1k_output_tokens is not None:
+        return prompt_tokens * prices.usd_per_1k_prompt_tokens + output_tokens * prices.usd_per_1k_output_tokens
+    return seconds * 1000 / 3600 * hour_rate
 
 
 def break_even(costs: dict[str, dict], ft_arm: str = "ft", rag_arm: str = "rag") -> dict | None:
@@ -124,25 +184,57 @@ def break_even(costs: dict[str, dict], ft_arm: str = "ft", rag_arm: str = "rag")
     else:
         queries = max(0.0, extra_one_off / saving_per_query)
     return {"arms": [ft_arm, rag_arm], "extra_one_off_usd": extra_one_off,
-            "saving_per_query_usd": saving_per_query, "queries": queries}
+            "saving_per_query_usd": saving_per_query, "queries": queries,
+            "assumptions": f"One-off cost = measured fine-tuning seconds (ft) or index build seconds (rag) at "
+                           f"{ft['hour_rate_usd']:.2f} USD per {ft['device']} hour; per-query cost = "
+                           + ("measured prompt and output tokens at the configured per-1k-token prices"
+                              if ft.get("priced_by_tokens") else "mean measured seconds per query (batched generation)")
+                           + " at the same rate. Serving both arms on the same hardware is assumed."}
+
+
+def seed_spread(stage: Stage, metrics_: tuple[str, ...]) -> dict | None:
+    """Per fine-tuned arm: each metric's mean per fine-tuning seed, and their mean and standard deviation."""
+    from bench.pipeline import predictions_path
+
+    if len(stage.cfg.seeds) < 2:
+        return None
+    spread = {}
+    for name in stage.cfg.arms:
+        arm = ARMS[name]
+        if arm.weights == "base":
+            continue
+        runs = [read_predictions(predictions_path(stage, arm, seed)) for seed in stage.cfg.seeds]
+        spread[name] = {"seeds": stage.cfg.seeds}
+        for metric in metrics_:
+            values = [float(np.mean([r["scores"][metric] for r in records if metric in r["scores"]])) for records in runs]
+            spread[name][metric] = {"values": values, "mean": float(np.mean(values)), "std": float(np.std(values, ddof=1))}
+    return spread
 
 
 def summarize(stage: Stage, items: list[Example]) -> dict:
     from bench.pipeline import environment
 
     cfg = stage.cfg
-    arms, costs = {}, {}
+    corpus = CorpusText(stage.task.corpus)
+    arms, costs, records_by_arm = {}, {}, {}
     for name in cfg.arms:
-        records = read_predictions(stage.run_dir / "predictions" / f"{name}.jsonl")
+        records = records_by_arm[name] = read_predictions(stage.run_dir / "predictions" / f"{name}.jsonl")
         costs[name] = cost_block(stage, name, records)
         recall = [r["scores"]["recall_at_k"] for r in records if "recall_at_k" in r["scores"]]
         arms[name] = {
             "items": len(records),
             "accuracy": accuracy_block(records, stage.family, cfg),
-            "hallucination": hallucination_block(records, stage.family, cfg),
+            "hallucination": hallucination_block(records, stage.family, corpus, cfg),
             "retrieval": {"recall_at_k": ci(recall, cfg), "k": cfg.retrieval.k} if recall else None,
             "cost": costs[name],
         }
+    seeds = seed_spread(stage, FAMILY_METRICS[stage.family])
+    if cfg.judge.enabled and stage.family != "choice" and stage.sources.retriever:
+        judged = judge_support(records_by_arm, stage.sources.retriever, cfg.judge.model, stage.device, cfg.judge.k,
+                               stage.run_dir / "predictions" / "judge.json")
+        for name, support in ((n, s) for n, s in judged.items() if s):
+            arms[name]["hallucination"] = (arms[name]["hallucination"] or {}) | {
+                "judge_unsupported": ci([1 - p for p in support.values()], cfg)}
     counts: dict[str, int] = {}
     for item in items:
         counts[item.stratum] = counts.get(item.stratum, 0) + 1
@@ -158,6 +250,9 @@ def summarize(stage: Stage, items: list[Example]) -> dict:
         "generator_path": stage.generator_path,
         "arms": arms,
         "break_even": break_even(costs),
+        "seeds": seeds,
+        "comparisons": [row for metric in FAMILY_METRICS[stage.family] for row in comparisons(records_by_arm, metric, cfg)],
+        "definitions": ALL_DEFINITIONS,
         "timings": stage.timings,
         "environment": environment(),
     }

@@ -37,3 +37,54 @@ def bootstrap_statistic(n: int, statistic, resamples: int = 1000, seed: int = 0,
     values = [statistic(rng.integers(0, n, size=n)) for _ in range(resamples)]
     tail = (1 - level) / 2 * 100
     return Interval(float(statistic(np.arange(n))), float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail)), n)
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    diff: Interval  # mean of a minus b over the same items, with its bootstrap interval
+    p_bootstrap: float  # two-sided: how often the resampled difference falls on the other side of zero
+    p_mcnemar: float | None  # exact McNemar test, when both outcomes are binary
+
+
+def paired_test(a: list[float], b: list[float], resamples: int = 1000, seed: int = 0, level: float = 0.95) -> PairedTest:
+    """Compare two arms on the same items: paired bootstrap of the mean difference, and McNemar for 0/1 scores.
+
+    >>> t = paired_test([1, 1, 1, 1, 1, 1, 1, 1, 0, 1], [0, 0, 0, 1, 0, 0, 0, 1, 0, 0], seed=0)
+    >>> round(t.diff.mean, 2), t.diff.low > 0, round(t.p_mcnemar, 4)
+    (0.7, True, 0.0156)
+    """
+    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if len(diffs) == 0:
+        return PairedTest(bootstrap_ci([]), float("nan"), None)
+    rng = np.random.default_rng(seed)
+    means = diffs[rng.integers(0, len(diffs), size=(resamples, len(diffs)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    interval = Interval(float(diffs.mean()), float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail)), len(diffs))
+    # share of resamples on each side of zero; two-sided, and never reported as exactly 0
+    p_boot = min(1.0, 2 * min((means <= 0).mean(), (means >= 0).mean()) + 1 / resamples)
+    return PairedTest(interval, float(p_boot), mcnemar(a, b))
+
+
+def mcnemar(a: list[float], b: list[float]) -> float | None:
+    """Exact McNemar p-value from the discordant pairs; None unless both score lists are 0/1."""
+    if not all(v in (0, 1) for v in list(a) + list(b)):
+        return None
+    from scipy.stats import binomtest
+
+    only_a = sum(1 for x, y in zip(a, b) if x == 1 and y == 0)
+    only_b = sum(1 for x, y in zip(a, b) if x == 0 and y == 1)
+    return 1.0 if only_a + only_b == 0 else float(binomtest(only_a, only_a + only_b, 0.5).pvalue)
+
+
+def expected_calibration_error(confidences: list[float], correct: list[float], bins: int = 10) -> float:
+    """Weighted mean gap between confidence and accuracy over equal-width confidence bins.
+
+    >>> expected_calibration_error([0.9, 0.9, 0.6, 0.6], [1, 0, 1, 1])
+    0.4
+    """
+    conf, hit = np.asarray(confidences, dtype=float), np.asarray(correct, dtype=float)
+    if len(conf) == 0:
+        return float("nan")
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    gaps = [abs(hit[which == b].mean() - conf[which == b].mean()) * (which == b).sum() for b in range(bins) if (which == b).any()]
+    return float(sum(gaps) / len(conf))

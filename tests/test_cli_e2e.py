@@ -95,3 +95,18 @@ def test_classification_can_generate_and_parse_labels_instead(tiny_model_dir, tm
     (folder,) = (tmp_path / "results" / "synth_cls").iterdir()
     (record, _) = lines(folder / "predictions" / "base.jsonl")
     assert "probs" not in record and "predicted" in record["scores"]
+
+
+def test_extra_fine_tuning_seeds_are_answered_and_their_spread_reported(tiny_model_dir, tmp_path):
+    assert main(["run", "synth_qa", "--model", str(tiny_model_dir), "--arms", "base,ft", "seeds=[0,1]", *FAST]) == 0
+    folder = run_dir(tmp_path)
+    assert sorted(p.name for p in (folder / "predictions").glob("*.jsonl")) == ["base.jsonl", "ft.jsonl", "ft@seed1.jsonl"]
+    spread = json.loads((folder / "scores.json").read_text())["seeds"]["ft"]
+    assert spread["seeds"] == [0, 1] and len(spread["em"]["values"]) == 2
+
+
+def test_token_prices_replace_hardware_time_when_set(tiny_model_dir, tmp_path):
+    args = ["--arms", "base", "prices.usd_per_1k_prompt_tokens=1.0", "prices.usd_per_1k_output_tokens=2.0"]
+    assert main(["run", "synth_qa", "--model", str(tiny_model_dir), *args, *FAST]) == 0
+    cost = json.loads((run_dir(tmp_path) / "scores.json").read_text())["arms"]["base"]["cost"]
+    assert cost["usd_per_1k_queries"] == pytest.approx(cost["prompt_tokens_mean"] * 1.0 + cost["output_tokens_mean"] * 2.0)

@@ -49,3 +49,22 @@ def test_bootstrap_interval_is_reproducible_and_narrows_with_more_items():
     assert small == bootstrap_ci([1, 0] * 10, seed=3)
     assert (large.high - large.low) < (small.high - small.low)
     assert small.low < 0.5 < small.high
+
+
+from bench.metrics import ITEM_METRICS
+from bench.tasks import Example
+
+REFERENCE = Example("1", "Reply about the Matal Brew 8", ("The Matal Brew 8 costs $79 and has a warranty of 15 months.", "$79"))
+
+
+@pytest.mark.parametrize("name", sorted(ITEM_METRICS))
+def test_every_registered_metric_gives_the_gold_full_marks_and_a_wrong_answer_less(name):
+    metric = ITEM_METRICS[name]
+    perfect, wrong = metric(REFERENCE.targets[0], REFERENCE), metric("Our office is closed on Sundays.", REFERENCE)
+    assert perfect == pytest.approx(1.0) and 0.0 <= wrong < perfect
+    assert metric(REFERENCE.targets[0], REFERENCE) == perfect  # deterministic
+
+
+def test_metric_errors_are_not_swallowed():
+    with pytest.raises(IndexError):  # a drafting item without a reference is a bug, and says so
+        ITEM_METRICS["rouge_l"]("text", Example("1", "x", ()))

@@ -1,0 +1,60 @@
+import doctest
+
+import pytest
+
+from bench import hallucination, stats
+from bench.hallucination import CorpusText, draft_contradicts, unsupported_units
+from bench.stats import expected_calibration_error, mcnemar, paired_test
+from bench.tasks import Doc
+
+
+@pytest.mark.parametrize("module", [hallucination, stats])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_made_up_number_is_unsupported_and_a_quoted_one_is_not():
+    corpus = CorpusText([Doc("d", "Returns", "Returns are accepted within 45 days. The Velkor Nova 3 costs $249.")])
+    assert unsupported_units("45 days", corpus) == (1, 0)
+    assert unsupported_units("60 days, for the Velkor Nova 3 and the Zorb Max 2", corpus) == (3, 2)
+
+
+def test_a_draft_contradicts_when_it_states_another_value_of_a_required_kind():
+    assert draft_contradicts("It costs $89.", ["$79"])
+    assert not draft_contradicts("It costs $79 and returns take 30 days.", ["$79"])  # days is not a required kind
+
+
+def test_paired_test_finds_no_difference_between_identical_arms():
+    same = [1, 0, 1, 1, 0, 1, 0, 0]
+    result = paired_test(same, same)
+    assert result.diff.mean == 0 and result.diff.low == 0 == result.diff.high and result.p_mcnemar == 1.0
+    assert result.p_bootstrap == 1.0
+
+
+def test_mcnemar_applies_only_to_binary_scores():
+    assert mcnemar([0.5, 1], [0, 1]) is None
+    assert mcnemar([1] * 10, [0] * 10) == pytest.approx(2 / 2**10)
+
+
+def test_calibration_error_is_zero_for_calibrated_and_large_for_overconfident_answers():
+    assert expected_calibration_error([0.5, 0.5, 1.0], [1, 0, 1]) == 0.0
+    assert expected_calibration_error([0.99] * 4, [0, 0, 0, 1]) == pytest.approx(0.74)
+
+
+def test_judge_scores_each_distinct_answer_once_and_caches_it(tiny_model_dir, tmp_path):
+    from bench.config import RetrievalConfig
+    from bench.judge import judge_support
+    from bench.models import resolve_embedder
+    from bench.retrieval import build_retriever, load_embedder
+
+    docs = [Doc("d1", "Returns", "Returns are accepted within 45 days."), Doc("d2", "Support", "Support is open 8 to 18.")]
+    retriever, _ = build_retriever(docs, "all-minilm-l6-v2", load_embedder(resolve_embedder("all-minilm-l6-v2"), "cpu"), RetrievalConfig())
+    records = {"rag": [{"id": "q1", "input": "How long can I return items?", "output": "45 days"},
+                       {"id": "q2", "input": "When is support open?", "output": ""}],
+               "ft": [{"id": "q1", "input": "How long can I return items?", "output": "90 days"}]}
+    cache = tmp_path / "judge.json"
+    judged = judge_support(records, retriever, str(tiny_model_dir), "cpu", 1, cache)
+    assert set(judged["rag"]) == {"q1"} and set(judged["ft"]) == {"q1"}  # empty answers are not judged
+    assert all(0 <= p <= 1 for arm in judged.values() for p in arm.values())
+    assert judge_support(records, retriever, "no-such-model", "cpu", 1, cache) == judged  # cached: no model loaded

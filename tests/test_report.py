@@ -1,0 +1,239 @@
+"""Reports from stored results: the verdict's logic and numbers, scores.csv, the self-contained HTML, compare,
+and the page as a browser renders it. Built on a small hand-written scores.json + predictions (no model runs)."""
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from bench.config import resolve_config
+from bench.report import usd, verdict, write_report
+from bench.tasks import find_task_file, read_spec
+
+ARMS = ["base", "rag", "ft", "ft_rag"]
+# headline EM per arm: overall, seen, corpus_only. Fine-tuning knows the trained facts, RAG the corpus-only ones.
+EM = {"base": (0.05, 0.05, 0.05), "rag": (0.60, 0.55, 0.65), "ft": (0.30, 0.50, 0.10), "ft_rag": (0.70, 0.65, 0.75)}
+
+
+def interval(mean: float, width: float = 0.1, n: int = 40) -> dict:
+    return {"mean": mean, "low": max(0.0, mean - width), "high": min(1.0, mean + width), "n": n}
+
+
+def comparison(a: str, b: str, stratum: str, mean: float, low: float, high: float, p: float) -> dict:
+    return {"a": a, "b": b, "metric": "em", "stratum": stratum, "diff": {"mean": mean, "low": low, "high": high, "n": 40},
+            "p_bootstrap": p, "p_mcnemar": p}
+
+
+def arm_scores(arm: str) -> dict:
+    overall, seen, corpus = EM[arm]
+    accuracy = {"em": interval(overall), "f1": interval(overall + 0.1), "contains": interval(overall + 0.05),
+                "by_stratum": {s: {"em": interval(v), "f1": interval(v), "contains": interval(v)}
+                               for s, v in (("seen", seen), ("corpus_only", corpus))}}
+    retrieval = arm in ("rag", "ft_rag")
+    trained = arm in ("ft", "ft_rag")
+    return {
+        "items": 5, "accuracy": accuracy,
+        "hallucination": {"abstain_on_unanswerable": interval(0.4 if trained else 0.1), "wrongly_declined": interval(0.05)},
+        "retrieval": {"recall_at_k": interval(0.9), "k": 2} if retrieval else None,
+        "cost": {"train": {"seconds": 300.0, "tokens": 60000, "flops": 3.5e13, "sequences": 700} if trained else None,
+                 "index": {"build_seconds": 1.2, "size_bytes": 133146, "chunks": 68} if retrieval else None,
+                 "one_off_seconds": 300.0 * trained + 1.2 * retrieval, "one_off_usd": (300.0 * trained + 1.2 * retrieval) / 36000,
+                 "query_seconds_p50": 0.6 if retrieval else 0.15, "query_seconds_p95": 0.8 if retrieval else 0.2,
+                 "query_seconds_mean": 0.65 if retrieval else 0.16, "prompt_tokens_mean": 314.0 if retrieval else 69.0,
+                 "output_tokens_mean": 5.0, "query_flops": 8.9e10, "usd_per_1k_queries": 0.018 if retrieval else 0.0044,
+                 "hour_rate_usd": 0.1, "device": "cpu"},
+    }
+
+
+def synthetic_scores(paired: bool = True) -> dict:
+    config = resolve_config("synth_qa", read_spec(find_task_file("synth_qa")).overrides, ["limit=10"])
+    scores = {
+        "task": {"name": "synth_qa", "kind": "qa", "description": "A toy QA task.", "source": "hand-written for the test",
+                 "license": "CC0-1.0", "data_hash": "0123456789abcdef", "train_examples": 12, "corpus_documents": 6},
+        "items": {"seen": 2, "corpus_only": 2, "unanswerable": 1}, "family": "qa", "metrics": ["em", "f1", "contains"],
+        "config": config.model_dump(), "config_hash": config.digest(), "generator_path": "/models/tiny",
+        "arms": {arm: arm_scores(arm) for arm in ARMS},
+        "break_even": {"arms": ["ft", "rag"], "extra_one_off_usd": 0.00830, "saving_per_query_usd": 1.36e-05, "queries": 610.3,
+                       "assumptions": "CPU at 0.10 USD per hour."},
+        "definitions": {"abstain_on_unanswerable": {"label": "declines unanswerable", "definition": "Declined / unanswerable.", "better": "higher"}},
+        "timings": {"index": 2.0}, "environment": {"python": "3.11", "machine": "x86_64, 2 CPUs", "cuda": None, "packages": {"torch": "2.13"}},
+    }
+    if paired:
+        scores["comparisons"] = [comparison("ft_rag", "rag", "all", 0.10, -0.02, 0.22, 0.104),
+                                 comparison("ft", "rag", "all", -0.30, -0.42, -0.18, 0.0002),
+                                 comparison("rag", "ft", "seen", 0.05, -0.10, 0.20, 0.61),
+                                 comparison("rag", "ft", "corpus_only", 0.55, 0.40, 0.70, 0.0001)]
+    return scores
+
+
+ITEMS = [("s1", "seen", "What does the A1 cost?", ["$10"]), ("c1", "corpus_only", "When did the B2 launch?", ["2016"]),
+         ("u1", "unanswerable", "How loud is the C3?", [])]
+OUTPUTS = {"base": ["$99", "2019", "80 dB"], "rag": ["$12", "2016", "I don't know"], "ft": ["$10", "2020", "75 dB"],
+           "ft_rag": ["$10", "2016", "I don't know"]}
+
+
+def write_predictions(run_dir: Path) -> None:
+    (run_dir / "predictions").mkdir(parents=True)
+    for arm, outputs in OUTPUTS.items():
+        rows = []
+        for (item_id, stratum, question, gold), output in zip(ITEMS, outputs):
+            scores = {"abstained": output == "I don't know"}
+            if gold:
+                scores.update(em=float(output in gold), f1=float(output in gold), contains=float(output in gold))
+            rows.append({"id": item_id, "stratum": stratum, "input": question, "output": output, "gold": gold,
+                         "retrieved": ["doc-1#0", "doc-2#0"] if arm in ("rag", "ft_rag") else [], "examples": [],
+                         "scores": scores, "prompt_tokens": 70, "output_tokens": 3, "seconds": 0.1})
+        (run_dir / "predictions" / f"{arm}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def stored_run(folder: Path, scores: dict) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "scores.json").write_text(json.dumps(scores))
+    write_predictions(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory) -> Path:
+    """One run with paired comparisons, its report written once for the tests that only read it."""
+    run = stored_run(tmp_path_factory.mktemp("results") / "synth_qa" / "tiny-run", synthetic_scores())
+    write_report(run, synthetic_scores())
+    return run
+
+
+def line_about(lines: list[str], *words: str) -> str:
+    (found,) = [line for line in lines if all(w in line for w in words)]
+    return found
+
+
+def test_verdict_reports_significant_and_insignificant_differences_from_the_paired_tests():
+    lines = verdict(synthetic_scores())
+    assert lines[0].startswith("Best arm on EM: fine-tuning + RAG, 70.0% (95% CI 60.0 to 80.0).")
+    assert "No significant difference between fine-tuning + RAG and RAG on EM: 10.0 points (95% CI -2.0 to 22.0, paired bootstrap p = 0.104)" in lines[0]
+    # stored as ft - rag = -30 points: read the right way round, RAG leads
+    assert "RAG scores 30.0 points higher than fine-tuning on EM (95% CI 18.0 to 42.0, paired bootstrap p < 0.001)." in lines
+    assert "RAG scores 55.0 points higher than fine-tuning on EM among corpus_only items" in line_about(lines, "corpus_only")
+    assert line_about(lines, "seen items").startswith("No significant difference between RAG and fine-tuning on EM among seen items: 5.0 points (95% CI -10.0 to 20.0")
+    assert "after about 610 queries" in line_about(lines, "breaks even")
+
+
+def test_every_number_in_the_verdict_is_a_scores_json_value():
+    scores = synthetic_scores()
+    allowed = {"95", "1,000", "0.001"}  # "95% CI", "per 1,000 queries", "p < 0.001"
+    number = r"-?\d[\d,]*(?:\.\d+)?"
+
+    def collect(value):
+        if isinstance(value, str):  # quoted text, e.g. the break-even assumptions
+            allowed.update(re.findall(number, value))
+        elif isinstance(value, dict):
+            for v in value.values():
+                collect(v)
+        elif isinstance(value, list):
+            for v in value:
+                collect(v)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            allowed.update({f"{100 * value:.1f}", f"{-100 * value:.1f}", f"{value:.3f}", f"{value:,.0f}", usd(value)})
+
+    collect(scores)
+    numbers = re.findall(number, " ".join(verdict(scores)))
+    assert numbers and [n for n in numbers if n not in allowed] == []
+
+
+def test_without_paired_tests_the_verdict_reads_interval_overlap_and_says_so():
+    lines = verdict(synthetic_scores(paired=False))
+    rag, ft = EM["rag"][0], EM["ft"][0]
+    assert f"RAG scores {100 * (rag - ft):.1f} points higher than fine-tuning on EM" in line_about(lines, "do not overlap", "than fine-tuning on EM (")
+    assert line_about(lines, "seen items").startswith("No clear difference between RAG and fine-tuning on EM among seen items")
+
+
+def test_csv_has_one_row_per_arm_metric_and_stratum_plus_costs(reported):
+    table = pd.read_csv(reported / "scores.csv")
+    assert list(table.columns) == ["run", "arm", "versus", "section", "metric", "stratum", "mean", "low", "high", "n", "p_bootstrap", "p_mcnemar"]
+    accuracy = table[table.section == "accuracy"]
+    assert len(accuracy) == len(ARMS) * 3 * 3  # em, f1, contains x all, seen, corpus_only
+    rag_corpus = accuracy[(accuracy.arm == "rag") & (accuracy.metric == "em") & (accuracy.stratum == "corpus_only")]
+    assert rag_corpus["mean"].tolist() == [EM["rag"][2]] and rag_corpus["n"].tolist() == [40]
+    costs = table[(table.section == "cost") & (table.metric == "usd_per_1k_queries")]
+    assert sorted(costs.arm) == sorted(ARMS) and set(table[table.section == "retrieval"].arm) == {"rag", "ft_rag"}
+    tests = table[table.section == "comparison"]
+    corpus = tests[(tests.arm == "rag") & (tests.versus == "ft") & (tests.stratum == "corpus_only")]
+    assert len(tests) == 4 and corpus[["mean", "low", "high", "p_bootstrap"]].values.tolist() == [[0.55, 0.40, 0.70, 0.0001]]
+
+
+def test_html_is_self_contained_and_embeds_every_plot(reported):
+    page = (reported / "report.html").read_text()
+    plots = sorted(p.name for p in (reported / "plots").glob("*.png"))
+    assert plots == ["accuracy_by_stratum.png", "accuracy_vs_cost.png", "cumulative_cost.png", "hallucination.png"]
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
+    assert page.count('<img src="data:image/png;base64,') == len(plots)
+    markdown = (reported / "report.md").read_text()
+    assert all(f"](plots/{name})" in markdown for name in plots)
+    assert "declines unanswerable" in page  # the label scores.json defines wins over the built-in one
+
+
+def test_report_shows_disagreements_and_how_to_reproduce(reported):
+    markdown = (reported / "report.md").read_text()
+    assert "### `c1` (corpus_only)" in markdown and "| rag | 2016 | 1.00 | doc-1#0, doc-2#0 |" in markdown
+    assert "ftrag run synth_qa limit=10 --run-id tiny-run" in markdown and "Note:" not in markdown
+    assert "| rag − ft | EM | corpus_only | 55.0 [40.0, 70.0] | <0.001 | <0.001 | yes |" in markdown
+
+
+def test_report_command_rebuilds_everything_from_stored_results(tmp_path):
+    run = stored_run(tmp_path / "results" / "synth_qa" / "tiny-run", synthetic_scores())
+    before = (run / "scores.json").read_text()
+    assert main(["report", "synth_qa"]) == 0
+    assert {p.name for p in run.iterdir()} >= {"report.md", "report.html", "scores.csv", "plots"}
+    assert (run / "scores.json").read_text() == before
+
+
+def test_older_scores_without_the_optional_keys_still_render(tmp_path):
+    scores = synthetic_scores(paired=False)
+    for key in ("family", "metrics", "definitions", "break_even", "timings"):
+        del scores[key]
+    for arm in scores["arms"].values():
+        arm.update(hallucination=None, retrieval=None)
+        del arm["cost"]["train"], arm["cost"]["query_flops"]
+    run = tmp_path / "old-run"
+    run.mkdir()
+    markdown = write_report(run, scores).read_text()
+    assert "No hallucination or retrieval measures" in markdown and "## Verdict" in markdown
+
+
+def test_compare_writes_one_report_across_runs(tmp_path, capsys):
+    first = stored_run(tmp_path / "results" / "synth_qa" / "model-a", synthetic_scores())
+    second_scores = synthetic_scores()
+    second_scores["arms"]["ft_rag"]["accuracy"]["em"] = interval(0.2)
+    stored_run(tmp_path / "results" / "synth_qa" / "model-b", second_scores)
+    assert main(["compare", str(first), "synth_qa"]) == 0  # a task name means its latest run: model-b
+    report = Path(capsys.readouterr().out.splitlines()[0])
+    assert report.parent.parent == tmp_path / "results" and report.parent.name.startswith("compare-")
+    markdown = report.read_text()
+    assert "| synth_qa/model-a:rag |" in markdown and "| synth_qa/model-b:ft_rag |" in markdown
+    assert "Across the 2 synth_qa runs" in markdown
+    assert set(pd.read_csv(report.parent / "scores.csv").run) == {"synth_qa/model-a", "synth_qa/model-b"}
+    assert report.with_suffix(".html").read_text().count("data:image/png;base64,") == 4
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (Debian packages chromium, chromium-driver)")
+def test_report_renders_in_a_browser_with_every_plot_loaded(reported, tmp_path):
+    # a copy with a probe that records, once the page has loaded, whether each image decoded to a real size
+    probe = ("<script>addEventListener('load', () => { document.body.dataset.images = "
+             "[...document.images].map(i => i.naturalWidth > 0 ? 'ok' : 'broken').join(' '); });</script></body>")
+    page = tmp_path / "report.html"
+    page.write_text((reported / "report.html").read_text().replace("</body>", probe))
+    shutil.copytree(reported / "plots", tmp_path / "plots")
+    result = subprocess.run([str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000",
+                             "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    match = re.search(r'<body data-images="([^"]*)"', result.stdout)
+    assert match, result.stderr[-2000:]
+    assert match.group(1).split() == ["ok"] * 4
+    assert "Best arm on EM" in result.stdout
