@@ -1,4 +1,4 @@
-"""`ftrag` command line: run, validate, list, report, new-task, synth."""
+"""`ftrag` command line: run, validate, list, report, compare, new-task, synth."""
 from __future__ import annotations
 
 import argparse

@@ -146,7 +146,8 @@ def usd(value: float) -> str:
 def pvalue(p: float | None) -> str:
     if p is None:
         return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    # 1 / bootstrap_resamples is the smallest bootstrap p-value there is: say "at most", not "equal"
+    return "≤ 0.001" if p <= 0.001 else f"{p:.3f}"
 
 
 def number(value, fmt: str = ",.0f", scale: float = 1.0) -> str:
@@ -233,7 +234,7 @@ def diff_sentence(d: Diff, metric: str, where: str = "") -> str:
     d = d.leader_first()
     a, b = title(d.a), title(d.b)
     if d.paired:
-        p = "" if d.p is None else (", paired bootstrap p < 0.001" if d.p < 0.001 else f", paired bootstrap p = {d.p:.3f}")
+        p = "" if d.p is None else f", paired bootstrap p {'' if d.p <= 0.001 else '= '}{pvalue(d.p)}"
         interval = f"95% CI {points(d.low)} to {points(d.high)}{p}"
         if d.significant:
             return f"{capitalized(a)} scores {points(d.mean)} points higher than {b} on {metric}{where} ({interval})."

@@ -337,12 +337,15 @@ def check_consistency(spec: TaskSpec, parts: dict[str, Any], where: str) -> list
     test = parts.get("test", [])
     if spec.kind == "qa" and test and not any(ex.answerable for ex in test):
         problems.append(f"{where}: data.test: no item has a target answer; set data.test.fields.target to the answer column.")
-    if spec.kind == "classification":
-        if not spec.labels:
-            problems.append(f"{where}: labels: a classification task must list its labels.")
-        else:
-            for part_name in ("train", "test"):
-                unknown = sorted({t for ex in parts.get(part_name, []) for t in ex.targets} - set(spec.labels))
-                if unknown:
-                    problems.append(f"{where}: data.{part_name}: targets not in labels: {', '.join(unknown[:10])}. Add them to labels or fix the data.")
+    if spec.kind == "classification" and not spec.labels and not spec.labels_file:
+        problems.append(f"{where}: labels: a classification task must list its labels (or name a labels_file).")
+    if spec.labels:
+        for part_name in ("train", "test"):
+            unknown = sorted({t for ex in parts.get(part_name, []) for t in ex.targets} - set(spec.labels))
+            if unknown:
+                problems.append(f"{where}: data.{part_name}: targets not in labels: {', '.join(unknown[:10])}. Add them to labels or fix the data.")
+        used = {t for name in ("train", "test") for ex in parts.get(name, []) for t in ex.targets}
+        unused = [label for label in spec.labels if label not in used]
+        if used and unused:
+            problems.append(f"{where}: labels: {', '.join(unused[:10])} appear in no train or test item. Check the spelling or remove them.")
     return problems

@@ -115,7 +115,7 @@ def test_verdict_reports_significant_and_insignificant_differences_from_the_pair
     assert lines[0].startswith("Best arm on EM: fine-tuning + RAG, 70.0% (95% CI 60.0 to 80.0).")
     assert "No significant difference between fine-tuning + RAG and RAG on EM: 10.0 points (95% CI -2.0 to 22.0, paired bootstrap p = 0.104)" in lines[0]
     # stored as ft - rag = -30 points: read the right way round, RAG leads
-    assert "RAG scores 30.0 points higher than fine-tuning on EM (95% CI 18.0 to 42.0, paired bootstrap p < 0.001)." in lines
+    assert "RAG scores 30.0 points higher than fine-tuning on EM (95% CI 18.0 to 42.0, paired bootstrap p ≤ 0.001)." in lines
     assert "RAG scores 55.0 points higher than fine-tuning on EM among corpus_only items" in line_about(lines, "corpus_only")
     assert line_about(lines, "seen items").startswith("No significant difference between RAG and fine-tuning on EM among seen items: 5.0 points (95% CI -10.0 to 20.0")
     assert "after about 610 queries" in line_about(lines, "breaks even")
@@ -179,7 +179,7 @@ def test_report_shows_disagreements_and_how_to_reproduce(reported):
     markdown = (reported / "report.md").read_text()
     assert "### `c1` (corpus_only)" in markdown and "| rag | 2016 | 1.00 | doc-1#0, doc-2#0 |" in markdown
     assert "ftrag run synth_qa limit=10 --run-id tiny-run" in markdown and "Note:" not in markdown
-    assert "| rag − ft | EM | corpus_only | 55.0 [40.0, 70.0] | <0.001 | <0.001 | yes |" in markdown
+    assert "| rag − ft | EM | corpus_only | 55.0 [40.0, 70.0] | ≤ 0.001 | ≤ 0.001 | yes |" in markdown
 
 
 def test_report_command_rebuilds_everything_from_stored_results(tmp_path):

@@ -111,3 +111,45 @@ def test_csv_files_load_with_a_field_mapping(task_dir):
     (task_dir / "task.yaml").write_text(GOOD_YAML.replace("path: train.jsonl", "path: train.csv"))
     task = load_task(str(task_dir))
     assert task.train[0].input == "Price, of Lumo?"
+
+
+CLASSIFICATION_YAML = """\
+name: route
+kind: classification
+labels: [billing, delivery]
+data:
+  train: {path: train.csv, fields: {input: text, target: label}}
+  test: {path: test.csv, fields: {input: text, target: label}}
+"""
+
+
+@pytest.fixture
+def cls_dir(tmp_path) -> Path:
+    folder = tmp_path / "route"
+    folder.mkdir()
+    (folder / "task.yaml").write_text(CLASSIFICATION_YAML)
+    (folder / "train.csv").write_text("text,label\nCharged twice,billing\nWhere is my parcel,delivery\n")
+    (folder / "test.csv").write_text("text,label\nExtra fee,billing\n")
+    return folder
+
+
+def test_a_data_label_missing_from_labels_is_named(cls_dir):
+    (cls_dir / "test.csv").write_text("text,label\nExtra fee,refunds\n")
+    with pytest.raises(UserError, match=r"data\.test: targets not in labels: refunds"):
+        load_task(str(cls_dir))
+
+
+def test_a_listed_label_that_no_item_uses_is_named(cls_dir):
+    (cls_dir / "task.yaml").write_text(CLASSIFICATION_YAML.replace("[billing, delivery]", "[billing, delivery, delivry]"))
+    with pytest.raises(UserError, match=r"labels: delivry appear in no train or test item"):
+        load_task(str(cls_dir))
+
+
+def test_labels_can_come_from_a_json_file_and_a_missing_one_is_named(cls_dir):
+    (cls_dir / "labels.json").write_text('["billing", "delivery"]')
+    (cls_dir / "task.yaml").write_text(CLASSIFICATION_YAML.replace("labels: [billing, delivery]", "labels_file: labels.json"))
+    assert load_task(str(cls_dir)).spec.labels == ["billing", "delivery"]
+    (cls_dir / "labels.json").unlink()
+    with pytest.raises(UserError, match=r"labels_file: file not found") as err:
+        load_task(str(cls_dir))
+    assert "1 problem(s)" in str(err.value)
