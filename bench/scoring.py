@@ -18,8 +18,6 @@ from bench.tasks import Example
 if TYPE_CHECKING:
     from bench.pipeline import Stage
 
-
-
 COST_DEFINITIONS = {
     "usd_per_1k_queries": {"label": "USD / 1k queries", "better": "lower",
         "definition": "Cost of 1,000 queries: mean measured seconds per query at the device's hour rate (prices.*), or prompt and output tokens at the per-1k-token prices when those are set."},
@@ -188,7 +186,7 @@ def break_even(costs: dict[str, dict], ft_arm: str = "ft", rag_arm: str = "rag")
             "assumptions": f"One-off cost = measured fine-tuning seconds (ft) or index build seconds (rag) at "
                            f"{ft['hour_rate_usd']:.2f} USD per {ft['device']} hour; per-query cost = "
                            + ("measured prompt and output tokens at the configured per-1k-token prices"
-                              if ft.get("priced_by_tokens") else "mean measured seconds per query (batched generation)")
+                              if ft.get("priced_by_tokens") else "mean measured seconds per query, as answered in this run")
                            + " at the same rate. Serving both arms on the same hardware is assumed."}
 
 
