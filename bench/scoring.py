@@ -29,8 +29,9 @@ COST_DEFINITIONS = {
 ALL_DEFINITIONS = metrics.DEFINITIONS | hallucination.DEFINITIONS | COST_DEFINITIONS
 
 # The per-item metrics of each family, headline first. A task with a fixed answer set (classification, or
-# QA over yes/no/maybe) is scored as a choice; free-text QA by answer overlap; drafting against a reference.
-FAMILY_METRICS = {"choice": ("accuracy",), "qa": ("em", "f1", "contains"), "drafting": ("rouge_l", "fact_recall")}
+# QA over yes/no/maybe) is scored as a choice; free-text QA by answer overlap; drafting against a reference,
+# headed by key-fact recall: a draft in the right style with the wrong facts is the failure that matters.
+FAMILY_METRICS = {"choice": ("accuracy",), "qa": ("em", "f1", "contains"), "drafting": ("fact_recall", "rouge_l")}
 
 
 def metric_family(kind: str, labels: list[str] | None) -> str:
@@ -86,7 +87,7 @@ def hallucination_block(records: list[dict], family: str, corpus: CorpusText, cf
     """Each measure as a bootstrap interval over the items it applies to (see bench/hallucination.py)."""
     per_item: dict[str, list[float]] = {}
     add = lambda name, value: per_item.setdefault(name, []).append(float(value))
-    units = [0, 0]  # factual units in all outputs, and how many no document supports
+    units: list[tuple[int, int]] = []  # per answer: factual units, and how many no document supports
     for r in records:
         s = r["scores"]
         if family == "qa":
@@ -101,13 +102,11 @@ def hallucination_block(records: list[dict], family: str, corpus: CorpusText, cf
         elif "confidence" in s:
             add("confident_errors", s["accuracy"] == 0 and s["confidence"] >= CONFIDENT)
         if family != "choice" and not corpus.empty and not s.get("abstained"):
-            found, unsupported = unsupported_units(r["output"], corpus)
-            units[0] += found
-            units[1] += unsupported
-            add("unsupported_units", unsupported / found if found else float("nan"))
+            units.append(unsupported_units(r["output"], corpus))
     block = {name: ci(values, cfg) for name, values in per_item.items()}
-    if "unsupported_units" in block:  # pooled over units, not averaged per answer; the CI resamples answers
-        block["unsupported_units"]["mean"] = units[1] / units[0] if units[0] else float("nan")
+    if any(found for found, _ in units):  # pooled over all units, not averaged per answer; resampled by answer
+        share = lambda idx: sum(units[i][1] for i in idx) / max(1, sum(units[i][0] for i in idx))
+        block["unsupported_units"] = asdict(bootstrap_statistic(len(units), share, cfg.bootstrap_resamples, cfg.seed))
     confident = [(r["scores"]["confidence"], r["scores"]["accuracy"]) for r in records if "confidence" in r["scores"]]
     if confident:
         conf, hit = zip(*confident)

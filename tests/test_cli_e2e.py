@@ -76,7 +76,7 @@ def test_bad_input_gets_one_message_and_no_traceback(tmp_path):
     assert "kind" in result.stderr and "data: required key is missing" in result.stderr
 
 
-@pytest.mark.parametrize("task, metric", [("synth_cls", "accuracy"), ("synth_draft", "rouge_l")])
+@pytest.mark.parametrize("task, metric", [("synth_cls", "accuracy"), ("synth_draft", "fact_recall")])
 def test_classification_and_drafting_tasks_run_every_arm(task, metric, tiny_model_dir, tmp_path):
     args = ["run", task, "--model", str(tiny_model_dir), "--limit", "1", "finetune.max_examples=8", *FAST[2:]]
     assert main(args) == 0

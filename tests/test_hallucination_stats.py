@@ -58,3 +58,16 @@ def test_judge_scores_each_distinct_answer_once_and_caches_it(tiny_model_dir, tm
     assert set(judged["rag"]) == {"q1"} and set(judged["ft"]) == {"q1"}  # empty answers are not judged
     assert all(0 <= p <= 1 for arm in judged.values() for p in arm.values())
     assert judge_support(records, retriever, "no-such-model", "cpu", 1, cache) == judged  # cached: no model loaded
+
+
+def test_every_hallucination_interval_contains_its_estimate():
+    from bench.config import RunConfig
+    from bench.scoring import hallucination_block
+
+    corpus = CorpusText([Doc("d", "Brew 8", "The Matal Brew 8 costs $79 and has a 15 months warranty.")])
+    outputs = ["It costs $79.", "It costs $89 and $99 and $109.", "The Matal Brew 8.", "Sure!", "$79, 15 months"]
+    records = [{"output": o, "gold": ["The Matal Brew 8 costs $79."], "scores": {}} for o in outputs]
+    block = hallucination_block(records, "drafting", corpus, RunConfig(task="t"))
+    for name, interval in block.items():
+        assert interval["low"] <= interval["mean"] <= interval["high"], name
+    assert block["unsupported_units"]["mean"] == pytest.approx(3 / 7)  # pooled: 3 of the 7 units ($89, $99, $109)
