@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench.errors import UserError, did_you_mean
+from bench.tasks import read_jsonl
 
 LOADERS: dict[str, Callable[..., list[dict]]] = {}
 
@@ -63,15 +64,7 @@ def _read_json(file: Path) -> Any:
 
 
 def _read_jsonl(file: Path) -> list[dict]:
-    rows = []
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise UserError(f"{file}:{number}: malformed JSON line ({err.msg}). Restore the file from its source (see README.md beside it).") from None
-    return rows
+    return read_jsonl(file, "Restore the file from its source (see README.md beside it).")
 
 
 def _shuffled(rows: list[dict], seed: int) -> list[dict]:

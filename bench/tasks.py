@@ -159,21 +159,26 @@ def resolve_path(folder: Path, raw: str, where: str) -> Path:
     return path if path.is_absolute() else folder / path
 
 
+def read_jsonl(path: Path, fix: str = "Fix or remove that line.") -> list[dict]:
+    """One object per non-blank line; a malformed line is reported with its number and `fix`."""
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise UserError(f"{path}:{number}: malformed JSON line ({err.msg}). {fix}") from None
+    return rows
+
+
 def read_rows(path: Path, fmt: str, where: str) -> list[dict]:
     """Rows of a JSONL, JSON, CSV or Parquet file; a malformed line is reported with its number."""
     if not path.is_file():
         raise UserError(f"{where}: file not found: {path}. Fix the path (relative paths start at the task folder).")
     fmt = fmt if fmt != "auto" else {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}.get(path.suffix, "")
     if fmt == "jsonl":
-        rows = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise UserError(f"{path}:{number}: malformed JSON line ({err.msg}). Fix or remove that line.") from None
-        return rows
+        return read_jsonl(path)
     if fmt == "json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
