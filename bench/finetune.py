@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import resource
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -91,7 +92,10 @@ def prepare_model(model_path: str, cfg: FinetuneConfig, device: str):
 
         lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                           target_modules="all-linear", task_type="CAUSAL_LM")
-        model = get_peft_model(model, lora)
+        # peft reads transformers' deprecated `is_gradient_checkpointing`; the warning is theirs, not the user's
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+            model = get_peft_model(model, lora)
     return model.to(device).train()
 
 

@@ -92,6 +92,7 @@ def run(task_name: str, overrides: list[str] = (), run_id: str | None = None) ->
         began = time.perf_counter()
         answer_arm(stage, armlib.ARMS[name], items, cfg.seeds[0])
         stage.timings[f"answer:{name}"] = time.perf_counter() - began
+        log.info("%s: %d items answered in %.0f s", name, len(items), stage.timings[f"answer:{name}"])
         stage.memory_mb[f"answer:{name}"] = peak_memory_mb(stage.device)
         if armlib.ARMS[name].weights != "base":
             for seed in cfg.seeds[1:]:

@@ -1,10 +1,11 @@
 import pytest
 import torch
 
-from bench.choice import _padded, choice_logprobs, choice_token_ids, choose
+from bench.choice import _padded, _padded_batch_logprobs, choice_logprobs, choice_token_ids, choose
 from bench.models import format_prompt, load_generator
 
-CHOICES = ["card_arrival", "billing", "a much longer label with many tokens"]
+# shared prefixes (card_...), one-token and long choices: the prefix tree and the padded batch must agree
+CHOICES = ["card_arrival", "billing", "a much longer label with many tokens", "card_linking", "yes"]
 
 
 @pytest.fixture(scope="module")
@@ -12,11 +13,14 @@ def model_and_tokenizer(tiny_model_dir):
     return load_generator(str(tiny_model_dir), "cpu")
 
 
-def test_cached_choice_scores_equal_scoring_each_full_sequence(model_and_tokenizer):
+@pytest.mark.parametrize("scorer", [choice_logprobs, _padded_batch_logprobs], ids=["prefix-tree", "padded-batch"])
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_cached_choice_scores_equal_scoring_each_full_sequence(model_and_tokenizer, scorer, attention):
     model, tokenizer = model_and_tokenizer
+    model.set_attn_implementation(attention)
     prompt_ids = tokenizer(format_prompt(tokenizer, "Message: my card is late\nCategory?"), return_tensors="pt", add_special_tokens=False).input_ids
     ids = choice_token_ids(tokenizer, CHOICES)
-    fast = choice_logprobs(model, prompt_ids, *_padded(ids, tokenizer.pad_token_id, "cpu"))
+    fast = scorer(model, prompt_ids, *_padded(ids, tokenizer.pad_token_id, "cpu"))
     length = prompt_ids.shape[1]
     for row, choice in enumerate(ids):
         full = torch.cat([prompt_ids[0], torch.tensor(choice)])[None]
@@ -31,7 +35,7 @@ def test_choose_picks_a_label_of_the_set_with_probabilities_that_sum_to_one(mode
     results = choose(model, tokenizer, prompts, CHOICES)
     for result in results:
         assert result.label in CHOICES and sum(result.probs) == pytest.approx(1.0, abs=1e-5)
-        assert result.label == CHOICES[max(range(3), key=lambda i: result.probs[i])]
+        assert result.label == CHOICES[max(range(len(CHOICES)), key=lambda i: result.probs[i])]
         assert result.prompt_tokens > 0 and result.seconds > 0
 
 
@@ -40,3 +44,12 @@ def test_plain_prompts_score_choices_after_a_space(model_and_tokenizer):
     plain = type(tokenizer).from_pretrained(tokenizer.name_or_path)
     plain.chat_template = None
     assert choice_token_ids(plain, ["billing"])[0] == plain.encode(" billing", add_special_tokens=False)
+
+
+def test_models_with_sliding_window_layers_are_detected_for_the_padded_fallback():
+    from types import SimpleNamespace
+
+    from bench.choice import _sliding_window
+    assert _sliding_window(SimpleNamespace(layer_types=["sliding_attention", "full_attention"], sliding_window=512)) == 512
+    assert _sliding_window(SimpleNamespace(use_sliding_window=False, sliding_window=4096)) is None
+    assert _sliding_window(SimpleNamespace(layer_types=["full_attention"], sliding_window=None)) is None
