@@ -92,7 +92,6 @@ def run(task_name: str, overrides: list[str] = (), run_id: str | None = None) ->
         began = time.perf_counter()
         answer_arm(stage, armlib.ARMS[name], items, cfg.seeds[0])
         stage.timings[f"answer:{name}"] = time.perf_counter() - began
-        log.info("%s: %d items answered in %.0f s", name, len(items), stage.timings[f"answer:{name}"])
         stage.memory_mb[f"answer:{name}"] = peak_memory_mb(stage.device)
         if armlib.ARMS[name].weights != "base":
             for seed in cfg.seeds[1:]:
@@ -121,8 +120,11 @@ def prepare(cfg: RunConfig, task: Task, run_dir: Path) -> Stage:
         if task.corpus:
             sources.retriever, stage.index_stats = build_retriever(task.corpus, cfg.model.embedder, embedder, cfg.retrieval)
         if kind == "classification" and task.train:
-            example_retriever, _ = build_retriever(armlib.examples_as_docs(task.train), cfg.model.embedder, embedder, cfg.retrieval)
+            example_retriever, example_stats = build_retriever(armlib.examples_as_docs(task.train), cfg.model.embedder,
+                                                               embedder, cfg.retrieval)
             sources.example_index = armlib.ExampleIndex(example_retriever, task.train)
+            # embedding the training examples is RAG's one-off cost here, as embedding a corpus is
+            stage.index_stats = example_stats.plus(stage.index_stats)
         stage.timings["index"] = time.perf_counter() - began
     for weights in sorted({armlib.ARMS[a].weights for a in cfg.arms} - {"base"}):
         for seed in cfg.seeds:
@@ -213,6 +215,7 @@ def answer_arm(stage: Stage, arm: armlib.Arm, items: list[Example], seed: int) -
     # rewrite the clean records first: drops a torn last line and any records of items no longer selected
     atomic_write_text(path, "".join(json.dumps(done[it.id], ensure_ascii=False) + "\n" for it in items if it.id in done))
     atomic_write_text(path.with_suffix(".key"), key + "\n")
+    began = time.perf_counter()
     model, tokenizer = load_generator(stage.generator_path, stage.device, stage.adapters.get((arm.weights, seed)))
     flush_every = stage.cfg.generation.batch_size * 2
     for start in range(0, len(todo), flush_every):
@@ -230,6 +233,7 @@ def answer_arm(stage: Stage, arm: armlib.Arm, items: list[Example], seed: int) -
             handle.flush()
             os.fsync(handle.fileno())
     del model
+    log.info("%s: answered %d items in %.0f s", path.stem, len(todo), time.perf_counter() - began)
 
 
 def prediction_record(stage: Stage, prompted: armlib.PromptedItem, out: Generation | ChoiceResult) -> dict:

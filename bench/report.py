@@ -303,6 +303,16 @@ def hallucination_sentence(scores: dict, defs: dict) -> list[str]:
     return [f"On {label_of(defs, measure)} ({better} is better), {title(order[0])} does best: {pct_words(ci_of(scores, order[0], measure))}."]
 
 
+def majority_sentence(scores: dict, metric: str) -> list[str]:
+    """Label choice has a floor: always answering the most frequent label. Which arms clear it beyond noise?"""
+    floor = scores.get("majority")  # stored for label-choice runs only, whose headline is accuracy
+    if not floor:
+        return []
+    above = [title(arm) for arm in scores["arms"] if has_value(ci := ci_of(scores, arm, metric)) and ci["low"] > floor["accuracy"]]
+    clears = f"arms whose 95% interval lies wholly above it: {', '.join(above)}" if above else "no arm's 95% interval lies wholly above it"
+    return [f"Always answering `{floor['label']}` scores {100 * floor['accuracy']:.1f}%; {clears}."]
+
+
 def break_even_sentence(scores: dict) -> list[str]:
     be = scores.get("break_even")
     if not be or not all(a in scores["arms"] for a in be.get("arms", [])):
@@ -317,6 +327,21 @@ def break_even_sentence(scores: dict) -> list[str]:
             f"per query, so it breaks even with {rag} after about {be['queries']:,.0f} queries.{assumptions}"]
 
 
+def cheaper_per_query(scores: dict, pair: tuple[str, str]) -> str:
+    return min(pair, key=lambda arm: scores["arms"][arm]["cost"]["usd_per_1k_queries"])
+
+
+def cheaper_but_worse_sentence(scores: dict, pair: tuple[str, str], d: Diff, metric: str) -> list[str]:
+    """A break-even compares cost alone: say so when the cheaper arm is also significantly less accurate."""
+    if not all("usd_per_1k_queries" in scores["arms"][arm]["cost"] for arm in pair):
+        return []
+    d, cheaper = d.leader_first(), cheaper_per_query(scores, pair)
+    if not d.significant or d.b != cheaper:
+        return []
+    return [f"The cheaper arm, {title(cheaper)}, scores {points(d.mean)} points lower on {metric}: "
+            f"the cost comparison holds quality unequal."]
+
+
 def cost_sentences(scores: dict, pair: tuple[str, str] | None) -> list[str]:
     if pair is None:
         return []
@@ -324,7 +349,7 @@ def cost_sentences(scores: dict, pair: tuple[str, str] | None) -> list[str]:
     keys = ("usd_per_1k_queries", "one_off_usd")
     if not all(k in c for c in (ca, cb) for k in keys):
         return []
-    cheaper = a if ca["usd_per_1k_queries"] < cb["usd_per_1k_queries"] else b
+    cheaper = cheaper_per_query(scores, pair)
     return [f"{capitalized(title(cheaper))} is cheaper per query: {title(a)} {usd(ca['usd_per_1k_queries'])} vs {title(b)} "
             f"{usd(cb['usd_per_1k_queries'])} USD per 1,000 queries; one-off (training, index): {usd(ca['one_off_usd'])} vs "
             f"{usd(cb['one_off_usd'])} USD."] + break_even_sentence(scores)
@@ -333,16 +358,18 @@ def cost_sentences(scores: dict, pair: tuple[str, str] | None) -> list[str]:
 def verdict(scores: dict) -> list[str]:
     """The headline findings in plain words, each number a scores.json value (or a difference of two)."""
     defs, metric = definitions([scores]), headline(scores)
-    lines = best_arm_sentence(scores, metric, defs)
+    lines = best_arm_sentence(scores, metric, defs) + majority_sentence(scores, metric)
     pair = fine_tune_vs_retrieval(scores, metric)
     if pair:
-        lines.append(diff_sentence(difference(scores, *pair, metric), label_of(defs, metric)))
+        pair_diff = difference(scores, *pair, metric)
+        lines.append(diff_sentence(pair_diff, label_of(defs, metric)))
         lines += secondary_metric_sentences(scores, pair, defs)
         strata = list(scores["arms"][pair[0]]["accuracy"].get("by_stratum", {}))
         for stratum in strata if len(strata) > 1 else []:
             if has_value(ci_of(scores, pair[0], metric, stratum)) and has_value(ci_of(scores, pair[1], metric, stratum)):
                 lines.append(diff_sentence(difference(scores, *pair, metric, stratum), label_of(defs, metric), f" among {stratum} items"))
-    return lines + hallucination_sentence(scores, defs) + cost_sentences(scores, pair)
+    caveat = cheaper_but_worse_sentence(scores, pair, pair_diff, label_of(defs, metric)) if pair else []
+    return lines + hallucination_sentence(scores, defs) + cost_sentences(scores, pair) + caveat
 
 
 def cross_run_verdict(runs: list[Run], defs: dict) -> list[str]:
@@ -690,6 +717,8 @@ def verdict_basis(runs: list[Run]) -> str:
 
 def accuracy_blocks(runs: list[Run], rows: list[Row], defs: dict, folder: Path) -> list[tuple]:
     notes = " ".join(dict.fromkeys(FAMILY_NOTES[family(run.scores)] for run in runs))
+    notes += "".join(f" {run_prefix(run, runs)}Always answering the most frequent label, `{m['label']}`, would score "
+                     f"{100 * m['accuracy']:.1f}% on these {m['items']} items." for run in runs if (m := run.scores.get("majority")))
     blocks = [("h", 2, "Accuracy"), ("p", f"Percentages with 95% bootstrap confidence intervals in brackets. {notes}"),
               accuracy_table(rows, defs)]
     if len(strata_of(rows)) > 1:
@@ -722,12 +751,17 @@ def run_prefix(run: Run, runs: list[Run]) -> str:
     return f"`{run.name}`: " if len(runs) > 1 else ""
 
 
+MEMORY_NOTE = ("Peak memory: on GPU, the arm's own peak allocation; on CPU, the process's peak resident memory up to the "
+               "end of the arm, fine-tuning included (the OS keeps no peak per stage), so it bounds what serving needs.")
+
+
 def cost_blocks(runs: list[Run], rows: list[Row], folder: Path) -> list[tuple]:
     prices = [run_prefix(run, runs) + f"measured on {(run.scores.get('environment') or {}).get('machine', '–')}; "
               + ", ".join(f"{k} = {v}" for k, v in ((run.scores.get("config") or {}).get("prices") or {}).items()) for run in runs]
     break_evens = [run_prefix(run, runs) + line for run in runs for line in break_even_sentence(run.scores)]
     return [b for b in [("h", 2, "Cost"), ("p", "Money is measured seconds times the hour rates in the settings (`prices.*`): " + "; ".join(prices) + "."),
                         ("h", 3, "One-off"), one_off_cost_table(rows), ("h", 3, "Per query"), query_cost_table(rows),
+                        ("p", MEMORY_NOTE),
                         ("list", break_evens) if break_evens else None, cumulative_cost_plot(runs, rows, folder)] if b]
 
 

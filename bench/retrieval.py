@@ -29,6 +29,13 @@ class IndexStats:
     size_bytes: int
     cached: bool
 
+    def plus(self, other: IndexStats | None) -> IndexStats:
+        """Two indexes' costs together: a classification task's corpus index and its kNN example index."""
+        if other is None:
+            return self
+        return IndexStats(self.chunks + other.chunks, self.build_seconds + other.build_seconds,
+                          self.size_bytes + other.size_bytes, self.cached and other.cached)
+
 
 def chunk_docs(docs: list[Doc], words: int, overlap: int) -> list[Chunk]:
     """Overlapping word windows; a document shorter than one window stays whole."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -124,7 +125,8 @@ def comparisons(records_by_arm: dict[str, list[dict]], metric: str, cfg) -> list
             scored_a = {r["id"]: r for r in records_by_arm[a] if metric in r["scores"]}
             scored_b = {r["id"]: r for r in records_by_arm[b] if metric in r["scores"]}
             shared = [item for item in scored_a if item in scored_b]
-            for stratum in ["all"] + list(dict.fromkeys(scored_a[item]["stratum"] for item in shared)):
+            # dict.fromkeys: once each, in order, even when the task names its only stratum "all" (banking77)
+            for stratum in dict.fromkeys(["all"] + [scored_a[item]["stratum"] for item in shared]):
                 ids = [item for item in shared if stratum == "all" or scored_a[item]["stratum"] == stratum]
                 if stratum != "all" and len(ids) == len(shared):
                     continue  # one stratum only: "all" already says it
@@ -208,6 +210,15 @@ def seed_spread(stage: Stage, metrics_: tuple[str, ...]) -> dict | None:
     return spread
 
 
+def majority_baseline(items: list[Example]) -> dict | None:
+    """The floor a label-choice arm must clear: the accuracy of always answering the most frequent gold label."""
+    golds = [item.targets[0] for item in items if item.targets]
+    if not golds:
+        return None
+    label, count = Counter(golds).most_common(1)[0]  # ties: the label seen first
+    return {"label": label, "accuracy": count / len(golds), "items": len(golds)}
+
+
 def summarize(stage: Stage, items: list[Example]) -> dict:
     from bench.pipeline import environment
 
@@ -247,6 +258,7 @@ def summarize(stage: Stage, items: list[Example]) -> dict:
         "generator_path": stage.generator_path,
         "arms": arms,
         "break_even": break_even(costs),
+        "majority": majority_baseline(items) if stage.family == "choice" else None,
         "seeds": seeds,
         "comparisons": [row for metric in FAMILY_METRICS[stage.family] for row in comparisons(records_by_arm, metric, cfg)],
         "definitions": ALL_DEFINITIONS,

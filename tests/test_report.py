@@ -119,6 +119,13 @@ def test_verdict_reports_significant_and_insignificant_differences_from_the_pair
     assert "RAG scores 55.0 points higher than fine-tuning on EM among corpus_only items" in line_about(lines, "corpus_only")
     assert line_about(lines, "seen items").startswith("No significant difference between RAG and fine-tuning on EM among seen items: 5.0 points (95% CI -10.0 to 20.0")
     assert "after about 610 queries" in line_about(lines, "breaks even")
+    assert "The cheaper arm, fine-tuning, scores 30.0 points lower on EM" in line_about(lines, "cheaper arm")
+
+
+def test_the_quality_caveat_appears_only_when_the_cheaper_arm_is_significantly_worse():
+    scores = synthetic_scores()
+    scores["arms"]["rag"]["cost"]["usd_per_1k_queries"] = 0.001  # now RAG, the more accurate arm, is also cheaper
+    assert not [line for line in verdict(scores) if "cheaper arm" in line]
 
 
 def test_every_number_in_the_verdict_is_a_scores_json_value():
@@ -237,3 +244,12 @@ def test_report_renders_in_a_browser_with_every_plot_loaded(reported, tmp_path):
     assert match, result.stderr[-2000:]
     assert match.group(1).split() == ["ok"] * 4
     assert "Best arm on EM" in result.stdout
+
+
+def test_choice_reports_state_the_majority_label_floor(tmp_path):
+    scores = synthetic_scores() | {"majority": {"label": "yes", "accuracy": 0.54, "items": 100}}
+    write_report(stored_run(tmp_path / "synth_qa" / "run", scores), scores)
+    assert "Always answering the most frequent label, `yes`, would score 54.0% on these 100 items." in (tmp_path / "synth_qa" / "run" / "report.md").read_text()
+    # the stored EM intervals (headline here) are mean +/- 10: only fine-tuning + RAG's (60 to 80) clears 54%
+    floor = line_about(verdict(scores), "Always answering")
+    assert floor == "Always answering `yes` scores 54.0%; arms whose 95% interval lies wholly above it: fine-tuning + RAG."

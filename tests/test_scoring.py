@@ -38,3 +38,22 @@ def test_qa_unanswerable_items_score_abstention_only_and_retrieval_scores_recall
     assert unanswerable == {"abstained": True}
     assert answered == {"abstained": False, "em": 1.0, "f1": 1.0, "contains": 1.0, "recall_at_k": 1.0}
     assert math.isnan(score_item("drafting", Example("3", "e", ("no facts here",)), "x", [], None, None)["fact_recall"])
+
+
+def test_comparisons_list_each_stratum_once_even_when_the_only_stratum_is_named_all():
+    from types import SimpleNamespace
+
+    from bench.scoring import comparisons
+    cfg = SimpleNamespace(bootstrap_resamples=200, seed=0)
+    records = {arm: [{"id": str(i), "stratum": "all", "scores": {"accuracy": float((i + shift) % 2)}} for i in range(10)]
+               for arm, shift in [("rag", 0), ("ft", 1)]}
+    assert [row["stratum"] for row in comparisons(records, "accuracy", cfg)] == ["all"]
+    two_strata = {arm: [dict(r, stratum="seen" if int(r["id"]) < 5 else "unseen") for r in rows] for arm, rows in records.items()}
+    assert [row["stratum"] for row in comparisons(two_strata, "accuracy", cfg)] == ["all", "seen", "unseen"]
+
+
+def test_majority_baseline_is_the_share_of_the_most_frequent_gold_label():
+    from bench.scoring import majority_baseline
+    items = [Example(str(i), f"q{i}", (label,)) for i, label in enumerate(["yes", "no", "yes", "maybe", "yes"])]
+    assert majority_baseline(items) == {"label": "yes", "accuracy": 0.6, "items": 5}
+    assert majority_baseline([Example("u", "q", ())]) is None
