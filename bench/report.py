@@ -229,10 +229,17 @@ def difference(scores: dict, a: str, b: str, metric: str, stratum: str = "all") 
     return Diff(a, b, ci_a["mean"] - ci_b["mean"], ci_a=ci_a, ci_b=ci_b)
 
 
+def mid_sentence(text: str) -> str:
+    """A sentence continued after a colon: "Fine-tuning scores" -> "fine-tuning scores"; "RAG scores" stays."""
+    return text[0].lower() + text[1:] if text[1:2].islower() else text
+
+
 def diff_sentence(d: Diff, metric: str, where: str = "") -> str:
     """Plain words for a difference: who is ahead, by how many points, and whether that is more than noise."""
     d = d.leader_first()
     a, b = title(d.a), title(d.b)
+    if math.isnan(d.mean):
+        return f"No difference on {metric}{where} between {a} and {b}: no item has a score from both."
     if d.paired:
         p = "" if d.p is None else f", paired bootstrap p {'' if d.p <= 0.001 else '= '}{pvalue(d.p)}"
         interval = f"95% CI {points(d.low)} to {points(d.high)}{p}"
@@ -264,7 +271,7 @@ def secondary_metric_sentences(scores: dict, pair: tuple[str, str], defs: dict) 
         if all(has_value(ci_of(scores, arm, metric)) for arm in pair):
             d = difference(scores, *pair, metric)
             if d.significant and d.leader_first().a != leader:
-                lines.append(f"On {label_of(defs, metric)} the order flips: " + diff_sentence(d, label_of(defs, metric)))
+                lines.append(f"On {label_of(defs, metric)} the order flips: " + mid_sentence(diff_sentence(d, label_of(defs, metric))))
     return lines
 
 
@@ -338,8 +345,7 @@ def cheaper_but_worse_sentence(scores: dict, pair: tuple[str, str], d: Diff, met
     d, cheaper = d.leader_first(), cheaper_per_query(scores, pair)
     if not d.significant or d.b != cheaper:
         return []
-    return [f"The cheaper arm, {title(cheaper)}, scores {points(d.mean)} points lower on {metric}: "
-            f"the cost comparison holds quality unequal."]
+    return [f"Cost alone favours {title(cheaper)}, but it scores {points(d.mean)} points lower on {metric}."]
 
 
 def cost_sentences(scores: dict, pair: tuple[str, str] | None) -> list[str]:

@@ -53,7 +53,10 @@ def paired_test(a: list[float], b: list[float], resamples: int = 1000, seed: int
     >>> round(t.diff.mean, 2), t.diff.low > 0, round(t.p_mcnemar, 4)
     (0.7, True, 0.0156)
     """
-    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    scored = ~(np.isnan(a) | np.isnan(b))  # items a metric cannot score (a draft with no key facts) pair with nothing
+    a, b = a[scored], b[scored]
+    diffs = a - b
     if len(diffs) == 0:
         return PairedTest(bootstrap_ci([]), float("nan"), None)
     rng = np.random.default_rng(seed)

@@ -32,6 +32,13 @@ def test_paired_test_finds_no_difference_between_identical_arms():
     assert result.p_bootstrap == 1.0
 
 
+def test_paired_test_leaves_out_items_either_arm_could_not_be_scored_on():
+    nan = float("nan")  # key-fact recall of a draft whose reference has no key facts
+    result = paired_test([0.5, nan, 1.0, 0.0, nan], [0.0, 0.5, 1.0, 0.0, nan])
+    assert result.diff.n == 3 and result.diff.mean == pytest.approx(0.5 / 3)
+    assert result.diff.low <= result.diff.mean <= result.diff.high
+
+
 def test_mcnemar_applies_only_to_binary_scores():
     assert mcnemar([0.5, 1], [0, 1]) is None
     assert mcnemar([1] * 10, [0] * 10) == pytest.approx(2 / 2**10)

@@ -119,13 +119,13 @@ def test_verdict_reports_significant_and_insignificant_differences_from_the_pair
     assert "RAG scores 55.0 points higher than fine-tuning on EM among corpus_only items" in line_about(lines, "corpus_only")
     assert line_about(lines, "seen items").startswith("No significant difference between RAG and fine-tuning on EM among seen items: 5.0 points (95% CI -10.0 to 20.0")
     assert "after about 610 queries" in line_about(lines, "breaks even")
-    assert "The cheaper arm, fine-tuning, scores 30.0 points lower on EM" in line_about(lines, "cheaper arm")
+    assert line_about(lines, "Cost alone") == "Cost alone favours fine-tuning, but it scores 30.0 points lower on EM."
 
 
 def test_the_quality_caveat_appears_only_when_the_cheaper_arm_is_significantly_worse():
     scores = synthetic_scores()
     scores["arms"]["rag"]["cost"]["usd_per_1k_queries"] = 0.001  # now RAG, the more accurate arm, is also cheaper
-    assert not [line for line in verdict(scores) if "cheaper arm" in line]
+    assert not [line for line in verdict(scores) if "Cost alone" in line]
 
 
 def test_every_number_in_the_verdict_is_a_scores_json_value():
@@ -253,3 +253,9 @@ def test_choice_reports_state_the_majority_label_floor(tmp_path):
     # the stored EM intervals (headline here) are mean +/- 10: only fine-tuning + RAG's (60 to 80) clears 54%
     floor = line_about(verdict(scores), "Always answering")
     assert floor == "Always answering `yes` scores 54.0%; arms whose 95% interval lies wholly above it: fine-tuning + RAG."
+
+
+def test_a_sentence_continued_after_a_colon_keeps_acronyms():
+    from bench.report import mid_sentence
+    assert mid_sentence("Fine-tuning scores 5.9 points higher") == "fine-tuning scores 5.9 points higher"
+    assert mid_sentence("RAG scores 5.9 points higher") == "RAG scores 5.9 points higher"
