@@ -68,3 +68,13 @@ def test_every_registered_metric_gives_the_gold_full_marks_and_a_wrong_answer_le
 def test_metric_errors_are_not_swallowed():
     with pytest.raises(IndexError):  # a drafting item without a reference is a bug, and says so
         ITEM_METRICS["rouge_l"]("text", Example("1", "x", ()))
+
+
+def test_derived_facts_leave_out_what_the_input_already_states_but_listed_facts_stay():
+    from bench.tasks import Example
+    reference = "Marketing proposed a 25 Euro price; Industrial Designer wanted rubber buttons."
+    query = Example("q", "What did Industrial Designer think of the price?", (reference,))
+    assert metrics.required_facts(query) == ["25"]
+    assert metrics.ITEM_METRICS["fact_recall"]("Industrial Designer liked it.", query) == 0.0
+    listed = Example("q", query.input, (reference,), facts=("Industrial Designer",))
+    assert metrics.required_facts(listed) == ["Industrial Designer"]
