@@ -227,9 +227,11 @@ def answer_arm(stage: Stage, arm: armlib.Arm, items: list[Example], seed: int) -
         else:
             outputs = generate(model, tokenizer, [p.prompt for p in prompted], stage.max_new_tokens, stage.cfg.generation.batch_size,
                                stop_at_newline=stage.task.spec.kind != "drafting", desc=desc)
+        # stored with the records, so a later cached re-run still reports the memory this arm needed
+        memory = {"peak_memory_mb": peak_memory_mb(stage.device)}
         with open(path, "a", encoding="utf-8") as handle:
             for p, out in zip(prompted, outputs):
-                handle.write(json.dumps(prediction_record(stage, p, out), ensure_ascii=False) + "\n")
+                handle.write(json.dumps(prediction_record(stage, p, out) | memory, ensure_ascii=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
     del model

@@ -141,6 +141,7 @@ def cost_block(stage: Stage, arm_name: str, records: list[dict]) -> dict:
     arm, prices, cfg = ARMS[arm_name], stage.cfg.prices, stage.cfg
     hour_rate = prices.gpu_hour_usd if stage.device == "cuda" else prices.cpu_hour_usd
     seconds = [r["seconds"] for r in records]
+    measured_memory = [r["peak_memory_mb"] for r in records if r.get("peak_memory_mb") is not None]
     prompt_tokens = float(np.mean([r["prompt_tokens"] for r in records]))
     output_tokens = float(np.mean([r["output_tokens"] for r in records]))
     train = stage.train_stats.get((arm.weights, cfg.seeds[0]))
@@ -161,7 +162,7 @@ def cost_block(stage: Stage, arm_name: str, records: list[dict]) -> dict:
         "hour_rate_usd": hour_rate,
         "priced_by_tokens": prices.usd_per_1k_prompt_tokens is not None and prices.usd_per_1k_output_tokens is not None,
         "device": stage.device,
-        "peak_memory_mb": stage.memory_mb.get(f"answer:{arm_name}"),
+        "peak_memory_mb": max(measured_memory) if measured_memory else stage.memory_mb.get(f"answer:{arm_name}"),
     }
 
 

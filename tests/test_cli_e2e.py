@@ -50,6 +50,9 @@ def test_second_run_reuses_everything(finished_run, tiny_model_dir, caplog):
     assert sum("predictions cached" in r.message for r in caplog.records) == len(ARMS)
     scores = json.loads((finished_run / "scores.json").read_text())
     assert scores["arms"]["ft"]["cost"]["train"]["cached"] is True
+    # the memory answering needed is stored with the predictions, not re-measured by the cached run
+    stored = [json.loads(line)["peak_memory_mb"] for line in before["rag.jsonl"].splitlines()]
+    assert scores["arms"]["rag"]["cost"]["peak_memory_mb"] == max(stored) > 0
 
 
 def test_a_killed_run_continues_where_it_stopped(finished_run, tiny_model_dir):
