@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from bench.choice import _padded, _padded_batch_logprobs, choice_logprobs, choice_token_ids, choose
+from bench.choice import ChoiceTree, _padded_batch_logprobs, choice_logprobs, choice_token_ids, choose
 from bench.models import format_prompt, load_generator
 
 # shared prefixes (card_...), one-token and long choices: the prefix tree and the padded batch must agree
@@ -13,14 +13,15 @@ def model_and_tokenizer(tiny_model_dir):
     return load_generator(str(tiny_model_dir), "cpu")
 
 
-@pytest.mark.parametrize("scorer", [choice_logprobs, _padded_batch_logprobs], ids=["prefix-tree", "padded-batch"])
+@pytest.mark.parametrize("scorer", [lambda m, p, ids: choice_logprobs(m, p, ChoiceTree(ids)), _padded_batch_logprobs],
+                         ids=["prefix-tree", "padded-batch"])
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
 def test_cached_choice_scores_equal_scoring_each_full_sequence(model_and_tokenizer, scorer, attention):
     model, tokenizer = model_and_tokenizer
     model.set_attn_implementation(attention)
     prompt_ids = tokenizer(format_prompt(tokenizer, "Message: my card is late\nCategory?"), return_tensors="pt", add_special_tokens=False).input_ids
     ids = choice_token_ids(tokenizer, CHOICES)
-    fast = scorer(model, prompt_ids, *_padded(ids, tokenizer.pad_token_id, "cpu"))
+    fast = scorer(model, prompt_ids, ids)
     length = prompt_ids.shape[1]
     for row, choice in enumerate(ids):
         full = torch.cat([prompt_ids[0], torch.tensor(choice)])[None]
