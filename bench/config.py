@@ -71,6 +71,10 @@ class PriceConfig(Strict):
     usd_per_1k_prompt_tokens: float | None = None
     usd_per_1k_output_tokens: float | None = None
 
+    @property
+    def by_tokens(self) -> bool:
+        return self.usd_per_1k_prompt_tokens is not None and self.usd_per_1k_output_tokens is not None
+
 
 class JudgeConfig(Strict):
     enabled: bool = False  # off by default: the exact-match measures need no model and run offline

@@ -160,14 +160,14 @@ def cost_block(stage: Stage, arm_name: str, records: list[dict]) -> dict:
         "query_flops": 2 * stage.n_params * (prompt_tokens + output_tokens),
         "usd_per_1k_queries": usd_per_1k_queries(prices, hour_rate, float(np.mean(seconds)), prompt_tokens, output_tokens),
         "hour_rate_usd": hour_rate,
-        "priced_by_tokens": prices.usd_per_1k_prompt_tokens is not None and prices.usd_per_1k_output_tokens is not None,
+        "priced_by_tokens": prices.by_tokens,
         "device": stage.device,
         "peak_memory_mb": max(measured_memory) if measured_memory else stage.memory_mb.get(f"answer:{arm_name}"),
     }
 
 
 def usd_per_1k_queries(prices, hour_rate: float, seconds: float, prompt_tokens: float, output_tokens: float) -> float:
-    if prices.usd_per_1k_prompt_tokens is not None and prices.usd_per_1k_output_tokens is not None:
+    if prices.by_tokens:
         return prompt_tokens * prices.usd_per_1k_prompt_tokens + output_tokens * prices.usd_per_1k_output_tokens
     return seconds * 1000 / 3600 * hour_rate
 
@@ -221,13 +221,13 @@ def majority_baseline(items: list[Example]) -> dict | None:
 
 
 def summarize(stage: Stage, items: list[Example]) -> dict:
-    from bench.pipeline import environment
+    from bench.pipeline import environment, predictions_path
 
     cfg = stage.cfg
     corpus = CorpusText(stage.task.corpus)
     arms, costs, records_by_arm = {}, {}, {}
     for name in cfg.arms:
-        records = records_by_arm[name] = read_predictions(stage.run_dir / "predictions" / f"{name}.jsonl")
+        records = records_by_arm[name] = read_predictions(predictions_path(stage, ARMS[name], cfg.seeds[0]))
         costs[name] = cost_block(stage, name, records)
         recall = [r["scores"]["recall_at_k"] for r in records if "recall_at_k" in r["scores"]]
         arms[name] = {
