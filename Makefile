@@ -8,7 +8,7 @@ TASK ?= synth_qa
 LIMIT ?=
 ARGS ?=
 
-.PHONY: setup setup-browser test bench report
+.PHONY: setup setup-browser test bench score report
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test:
 
 bench:
 	$(BIN)/ftrag run $(TASK) $(if $(LIMIT),--limit $(LIMIT)) $(ARGS)
+
+# recompute every score from the stored predictions (no model), then the report; RUN=<run folder> as for report
+score:
+	$(BIN)/ftrag score $(if $(RUN),$(RUN),$(TASK))
 
 # rewrite report.md/.html, plots/ and scores.csv from stored results; RUN=<run folder> picks a run other than the latest
 report:

@@ -1,18 +1,26 @@
-"""`ftrag` command line: run, validate, list, report, compare, new-task, synth."""
+"""`ftrag` command line: run, score, validate, list, report, compare, new-task, synth."""
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import re
+import shutil
 import sys
 from pathlib import Path
 
-from bench.errors import UserError
-from bench.tasks import tasks_dir
+from bench.data.synth import write_all_tasks
+from bench.data.tasks import available_tasks, load_task, tasks_dir
+from bench.eval.scoring import score_run
+from bench.records.errors import UserError
+from bench.records.layout import find_run, results_dir
+from bench.report import comparison_dir, write_comparison, write_report
+from bench.report.runs import load_run
 
 
 def cmd_run(args) -> None:
-    from bench.pipeline import run
+    # Imported here, not at the top: it loads torch and transformers (seconds), which no other command needs.
+    from bench.run.pipeline import run
 
     overrides = list(args.overrides)
     if args.limit is not None:
@@ -26,15 +34,11 @@ def cmd_run(args) -> None:
 
 
 def cmd_validate(args) -> None:
-    from bench.tasks import load_task
-
     task = load_task(args.task)
     print(f"{task.name}: OK ({task.spec.kind}; {len(task.corpus)} corpus documents, {len(task.train)} train, {len(task.test)} test items)")
 
 
 def cmd_list(args) -> None:
-    from bench.tasks import available_tasks, load_task
-
     names = available_tasks()
     width = max([len(n) for n in names] + [4]) + 2
     print(f"{'task':<{width}}{'kind':<16}{'corpus':>7}{'train':>8}{'test':>7}")
@@ -46,47 +50,31 @@ def cmd_list(args) -> None:
             print(f"{name:<{width}}invalid: {str(err).splitlines()[-1].lstrip('- ')} (see `ftrag validate {name}`)")
 
 
-def latest_run(target: str) -> Path:
-    from bench.pipeline import results_dir
-
-    path = Path(target)
-    if (path / "scores.json").exists():
-        return path
-    runs = sorted((results_dir() / target).glob("*/scores.json"), key=lambda p: p.stat().st_mtime)
-    if not runs:
-        raise UserError(f"report: no finished run for '{target}' (looked for scores.json under {results_dir() / target}). Run `ftrag run {target}` first.")
-    return runs[-1].parent
+def cmd_score(args) -> None:
+    """Every figure again from stored predictions (no model, no answering), then the report."""
+    folder = find_run(args.run)
+    report = write_report(folder.path, score_run(folder))
+    print(f"scored {folder.path}\n{report}\n{report.with_suffix('.html')}")
 
 
 def cmd_report(args) -> None:
-    from bench.cache import read_json
-    from bench.report import write_report
-
-    run_dir = latest_run(args.run)
-    report = write_report(run_dir, read_json(run_dir / "scores.json"))
+    folder = find_run(args.run, marker="scores.json")
+    report = write_report(folder.path, load_run(folder.path).scores)
     print(f"{report}\n{report.with_suffix('.html')}")
 
 
 def cmd_compare(args) -> None:
-    from bench.pipeline import results_dir
-    from bench.report import comparison_dir, write_comparison
-
-    run_dirs = [latest_run(target) for target in args.runs]
+    run_dirs = [find_run(target, marker="scores.json").path for target in args.runs]
     report = write_comparison(run_dirs, Path(args.out) if args.out else comparison_dir(run_dirs, results_dir()))
     print(f"{report}\n{report.with_suffix('.html')}")
 
 
 def cmd_synth(args) -> None:
-    from bench.synth import write_all_tasks
-
     for folder in write_all_tasks(Path(args.out), args.seed):
         print(f"wrote {folder}")
 
 
 def cmd_new_task(args) -> None:
-    import re
-    import shutil
-
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", args.name):
         raise UserError(f"new-task: '{args.name}' is not a usable task name: use letters, digits, '_' and '-'.")
     target = tasks_dir() / args.name
@@ -114,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("task")
     validate.set_defaults(func=cmd_validate)
     sub.add_parser("list", help="list the tasks with kind and sizes").set_defaults(func=cmd_list)
+    score = sub.add_parser("score", help="recompute every score and the report from a run's stored predictions (no model)")
+    score.add_argument("run", help="a run folder, or a task name for its latest run")
+    score.set_defaults(func=cmd_score)
     report = sub.add_parser("report", help="rewrite a run's report from its stored scores")
     report.add_argument("run", help="a run folder, or a task name for its latest run")
     report.set_defaults(func=cmd_report)

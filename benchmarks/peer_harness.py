@@ -4,7 +4,7 @@
 
 Both sides see the same items (`select_items`, the first `limit` test items per stratum), the same prompts (the
 base arm's own: task instruction, no context, `format_prompt`) and the same weights (a local folder; lm-eval loads
-it again through its HF backend, `lm_eval.models.huggingface.HFLM`). ftrag answers with `bench.choice.choose`;
+it again through its HF backend, `lm_eval.models.huggingface.HFLM`). ftrag answers with `bench.models.choice.choose`;
 lm-eval scores a `multiple_choice` task built in memory (a `ConfigurableTask` whose `custom_dataset` returns the
 items as a `datasets.Dataset`, run with `lm_eval.evaluator.evaluate`, offline). Prints both accuracies, the share of
 items where both pick the same choice and how far their per-choice log-likelihoods are apart; exits 1 when the
@@ -31,13 +31,14 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-import bench.choice  # noqa: E402
-from bench import arms as armlib  # noqa: E402
-from bench.generate import uses_chat_template  # noqa: E402
-from bench.models import load_generator, load_tokenizer, resolve_generator  # noqa: E402
-from bench.prompts import default_instruction  # noqa: E402
-from bench.scoring import score_item  # noqa: E402
-from bench.tasks import Example, load_task  # noqa: E402
+import bench.models.choice as choice  # noqa: E402
+from bench.arms.prompts import default_instruction  # noqa: E402
+from bench.arms.sources import Sources, build_prompts  # noqa: E402
+from bench.data.tasks import load_task, select_items  # noqa: E402
+from bench.models.loading import load_generator, load_tokenizer, uses_chat_template  # noqa: E402
+from bench.models.presets import resolve_generator  # noqa: E402
+from bench.records.arms import ARMS  # noqa: E402
+from bench.records.items import Example  # noqa: E402
 
 PEER_TASK = "ftrag_peer_choice"
 
@@ -110,8 +111,8 @@ class Comparison:
 
 def base_arm_prompts(tokenizer, items: list[Example], kind: str, instruction: str) -> list[str]:
     """The prompts ftrag's `base` arm sends: its own prompt builder with no shots and no retrieval."""
-    sources = armlib.Sources(kind, instruction, tokenizer, shots=[], k=0, knn_k=0)
-    return [p.prompt for p in armlib.build_prompts(armlib.ARMS["base"], items, sources)]
+    sources = Sources(kind, instruction, tokenizer, shots=[], k=0, knn_k=0)
+    return [p.prompt for p in build_prompts(ARMS["base"], items, sources)]
 
 
 def target_delimiter(tokenizer) -> str:
@@ -122,23 +123,21 @@ def target_delimiter(tokenizer) -> str:
 def ftrag_side(model, tokenizer, prompts: list[str], items: list[Example], choices: list[str]) -> Side:
     """Answer with `choose`, recording the summed log-likelihoods it ranks (its calls to `choice_logprobs`)."""
     recorded: list[torch.Tensor] = []
-    original = bench.choice.choice_logprobs
+    original = choice.choice_logprobs
 
     def recording(*args, **kwargs):
         scores = original(*args, **kwargs)
         recorded.append(scores.detach().float().cpu())
         return scores
 
-    with mock.patch.object(bench.choice, "choice_logprobs", recording):
-        results = bench.choice.choose(model, tokenizer, prompts, choices, desc="ftrag")
+    with mock.patch.object(choice, "choice_logprobs", recording):
+        results = choice.choose(model, tokenizer, prompts, choices, desc="ftrag")
     if len(recorded) != len(prompts):
-        raise RuntimeError(f"recorded {len(recorded)} score rows for {len(prompts)} prompts: has bench.choice.choose changed?")
+        raise RuntimeError(f"recorded {len(recorded)} score rows for {len(prompts)} prompts: has bench.models.choice.choose changed?")
     loglik = torch.stack(recorded).numpy().astype(np.float64)
     if [choices[i] for i in loglik.argmax(1)] != [r.label for r in results]:
         raise RuntimeError("choose's labels are not the argmax of the log-likelihoods recorded")
-    accuracy = [score_item("choice", it, r.label, [], choices, dict(zip(choices, r.probs)))["accuracy"]
-                for it, r in zip(items, results)]
-    return Side(loglik, float(np.mean(accuracy)))
+    return Side(loglik, float(np.mean([r.label in it.targets for it, r in zip(items, results)])))
 
 
 def peer_task(prompts: list[str], gold: list[int], choices: list[str], delimiter: str):
@@ -204,8 +203,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=8, help="lm-eval's batch size")
     args = parser.parse_args(argv)
-    from bench.pipeline import select_items  # the run's item selection; the rest of the pipeline is not needed
-
     task = load_task(args.task)
     labels = task.spec.labels
     if not labels:

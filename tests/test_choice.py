@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from bench.choice import ChoiceTree, _padded_batch_logprobs, choice_logprobs, choice_token_ids, choose
-from bench.models import format_prompt, load_generator
+from bench.models.choice import ChoiceTree, _padded_batch_logprobs, choice_logprobs, choice_token_ids, choose
+from bench.models.loading import format_prompt, load_generator
 
 # shared prefixes (card_...), one-token and long choices: the prefix tree and the padded batch must agree
 CHOICES = ["card_arrival", "billing", "a much longer label with many tokens", "card_linking", "yes"]
@@ -50,7 +50,7 @@ def test_plain_prompts_score_choices_after_a_space(model_and_tokenizer):
 def test_models_with_sliding_window_layers_are_detected_for_the_padded_fallback():
     from types import SimpleNamespace
 
-    from bench.choice import _sliding_window
+    from bench.models.choice import _sliding_window
     assert _sliding_window(SimpleNamespace(layer_types=["sliding_attention", "full_attention"], sliding_window=512)) == 512
     assert _sliding_window(SimpleNamespace(use_sliding_window=False, sliding_window=4096)) is None
     assert _sliding_window(SimpleNamespace(layer_types=["full_attention"], sliding_window=None)) is None

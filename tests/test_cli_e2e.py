@@ -2,11 +2,14 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+import bench.arms.answer
 from bench.cli import main
+from bench.eval.metrics import METRICS
 
 FAST = ["--limit", "2", "finetune.epochs=1", "finetune.corpus_epochs=1", "finetune.raft_epochs=1", "generation.max_new_tokens=4"]
 ARMS = ["base", "fewshot", "rag", "ft", "ft_rag"]
@@ -33,7 +36,8 @@ def test_run_answers_every_item_with_every_arm_and_writes_the_report(finished_ru
     for arm in ARMS:
         records = lines(finished_run / "predictions" / f"{arm}.jsonl")
         assert len(records) == 6 and len({r["id"] for r in records}) == 6
-        assert set(records[0]) >= {"id", "prompt_hash", "retrieved", "output", "gold", "scores", "prompt_tokens", "output_tokens", "seconds"}
+        assert set(records[0]) == {"id", "input", "prompt_hash", "retrieved", "examples", "output", "choice_logprobs",
+                                   "prompt_tokens", "output_tokens", "seconds", "peak_memory_mb"}  # what the arm produced, no scores
         assert bool(records[0]["retrieved"]) == (arm in ("rag", "ft_rag"))
     assert scores["arms"]["ft"]["cost"]["train"]["tokens"] > 0 and scores["arms"]["base"]["cost"]["train"] is None
     assert scores["arms"]["rag"]["retrieval"]["k"] == 2  # the task's override
@@ -66,6 +70,24 @@ def test_a_killed_run_continues_where_it_stopped(finished_run, tiny_model_dir):
     assert strip(resumed) == strip(complete)  # same predictions as the uninterrupted run: greedy and seeded
 
 
+def test_a_metric_change_is_rescored_from_stored_predictions_without_answering_again(finished_run, monkeypatch):
+    before = {p.name: p.read_bytes() for p in (finished_run / "predictions").glob("*.jsonl")}
+    changed = replace(METRICS["contains"], value=lambda s: 1.0 if s.item.answerable else None, definition="Changed for the test.")
+    monkeypatch.setitem(METRICS, "contains", changed)
+    monkeypatch.setattr(bench.arms.answer, "answer_arm", lambda *args: pytest.fail("scoring answered again"))
+    assert main(["score", "synth_qa"]) == 0
+    scores = json.loads((finished_run / "scores.json").read_text())
+    assert all(scores["arms"][arm]["accuracy"]["contains"]["mean"] == 1.0 for arm in ARMS)
+    assert scores["definitions"]["contains"]["definition"] == "Changed for the test."
+    assert "Changed for the test." in (finished_run / "report.md").read_text()
+    assert {p.name: p.read_bytes() for p in (finished_run / "predictions").glob("*.jsonl")} == before
+
+
+def test_scoring_a_folder_that_is_not_a_run_says_so(tmp_path, capsys):
+    assert main(["score", str(tmp_path)]) == 2
+    assert "no finished run" in capsys.readouterr().err
+
+
 def test_report_command_rewrites_the_report_from_stored_scores(finished_run):
     (finished_run / "report.md").unlink()
     assert main(["report", "synth_qa"]) == 0
@@ -89,7 +111,7 @@ def test_classification_and_drafting_tasks_run_every_arm(task, metric, tiny_mode
     rag = lines(folder / "predictions" / "rag.jsonl")
     assert len(rag) == 2 and rag[0]["retrieved"]
     if task == "synth_cls":  # constrained choice: every answer is a label, with a probability per label
-        assert all(r["output"] in ["drone", "kettle", "headphones", "router", "lamp", "e-bike"] and len(r["probs"]) == 6 for r in rag)
+        assert all(r["output"] in ["drone", "kettle", "headphones", "router", "lamp", "e-bike"] and len(r["choice_logprobs"]) == 6 for r in rag)
         assert len(rag[0]["examples"]) == 4  # kNN training examples beside the corpus chunks
 
 
@@ -97,7 +119,8 @@ def test_classification_can_generate_and_parse_labels_instead(tiny_model_dir, tm
     assert main(["run", "synth_cls", "--model", str(tiny_model_dir), "--arms", "base", "--limit", "1", "answer_mode=generate", *FAST[2:]]) == 0
     (folder,) = (tmp_path / "results" / "synth_cls").iterdir()
     (record, _) = lines(folder / "predictions" / "base.jsonl")
-    assert "probs" not in record and "predicted" in record["scores"]
+    (scored, _) = lines(folder / "item_scores" / "base.jsonl")
+    assert record["choice_logprobs"] is None and "accuracy" in scored["scores"]
 
 
 def test_extra_fine_tuning_seeds_are_answered_and_their_spread_reported(tiny_model_dir, tmp_path):
@@ -105,7 +128,7 @@ def test_extra_fine_tuning_seeds_are_answered_and_their_spread_reported(tiny_mod
     folder = run_dir(tmp_path)
     assert sorted(p.name for p in (folder / "predictions").glob("*.jsonl")) == ["base.jsonl", "ft.jsonl", "ft@seed1.jsonl"]
     spread = json.loads((folder / "scores.json").read_text())["seeds"]["ft"]
-    assert spread["seeds"] == [0, 1] and len(spread["em"]["values"]) == 2
+    assert spread["seeds"] == [0, 1] and len(spread["metrics"]["em"]["values"]) == 2
 
 
 def test_token_prices_replace_hardware_time_when_set(tiny_model_dir, tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 
-from bench.config import resolve_config
-from bench.errors import UserError
+from bench.records.config import resolve_config
+from bench.records.errors import UserError
 
 
 def test_command_line_overrides_beat_task_overrides_which_beat_defaults():
@@ -20,8 +20,8 @@ def test_misspelled_setting_is_reported_with_its_path():
 
 
 def test_unknown_arm_is_rejected():
-    with pytest.raises(UserError, match="arms"):
-        resolve_config("t", cli_overrides=["arms=[base, magic]"])
+    with pytest.raises(UserError, match=r"arms: .*Unknown arm 'fewshots'. Did you mean: fewshot\?"):
+        resolve_config("t", cli_overrides=["arms=[base, fewshots]"])
 
 
 def test_config_digest_changes_with_any_setting():

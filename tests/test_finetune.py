@@ -3,9 +3,9 @@ import json
 import torch
 import torch.nn.functional as F
 
-from bench.config import FinetuneConfig
-from bench.finetune import TrainPair, answer_loss, collate, encode_pair, train_cached
-from bench.models import load_tokenizer
+from bench.records.config import FinetuneConfig
+from bench.training.finetune import TrainPair, answer_loss, collate, encode_pair, train_cached
+from bench.models.loading import load_tokenizer
 
 
 def test_collate_left_pads_and_aligns_labels_with_the_targets():

@@ -1,5 +1,5 @@
-from bench.generate import generate
-from bench.models import format_prompt, load_generator
+from bench.models.generate import generate
+from bench.models.loading import format_prompt, load_generator
 
 
 def test_batched_generation_matches_one_query_at_a_time(tiny_model_dir):

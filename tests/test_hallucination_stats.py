@@ -1,17 +1,17 @@
-import doctest
-
 import pytest
 
-from bench import hallucination, stats
-from bench.hallucination import CorpusText, draft_contradicts, unsupported_units
-from bench.stats import expected_calibration_error, mcnemar, paired_test
-from bench.tasks import Doc
-
-
-@pytest.mark.parametrize("module", [hallucination, stats])
-def test_docstring_examples_run(module):
-    result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0
+from bench.arms.judge import judge_support
+from bench.eval.facts import CorpusText, draft_contradicts, unsupported_units
+from bench.eval.metrics import METRICS
+from bench.eval.scoring import interval
+from bench.eval.stats import expected_calibration_error, mcnemar, paired_test
+from bench.models.presets import resolve_embedder
+from bench.records.config import RetrievalConfig, RunConfig
+from bench.records.io import read_json
+from bench.records.items import Doc, Example
+from bench.records.predictions import Prediction, judge_key
+from bench.retrieval.index import build_retriever, load_embedder
+from tests.conftest import scored
 
 
 def test_a_made_up_number_is_unsupported_and_a_quoted_one_is_not():
@@ -49,32 +49,31 @@ def test_calibration_error_is_zero_for_calibrated_and_large_for_overconfident_an
     assert expected_calibration_error([0.99] * 4, [0, 0, 0, 1]) == pytest.approx(0.74)
 
 
-def test_judge_scores_each_distinct_answer_once_and_caches_it(tiny_model_dir, tmp_path):
-    from bench.config import RetrievalConfig
-    from bench.judge import judge_support
-    from bench.models import resolve_embedder
-    from bench.retrieval import build_retriever, load_embedder
+def prediction(item_id: str, question: str, output: str) -> Prediction:
+    return Prediction(id=item_id, input=question, prompt_hash="0", output=output, prompt_tokens=5, output_tokens=2, seconds=0.1)
 
+
+def test_judge_scores_each_distinct_answer_once_and_caches_it(tiny_model_dir, tmp_path):
     docs = [Doc("d1", "Returns", "Returns are accepted within 45 days."), Doc("d2", "Support", "Support is open 8 to 18.")]
     retriever, _ = build_retriever(docs, "all-minilm-l6-v2", load_embedder(resolve_embedder("all-minilm-l6-v2"), "cpu"), RetrievalConfig())
-    records = {"rag": [{"id": "q1", "input": "How long can I return items?", "output": "45 days"},
-                       {"id": "q2", "input": "When is support open?", "output": ""}],
-               "ft": [{"id": "q1", "input": "How long can I return items?", "output": "90 days"}]}
+    predictions = [prediction("q1", "How long can I return items?", "45 days"), prediction("q2", "When is support open?", ""),
+                   prediction("q1", "How long can I return items?", "90 days"), prediction("q1", "How long can I return items?", "45 days")]
     cache = tmp_path / "judge.json"
-    judged = judge_support(records, retriever, str(tiny_model_dir), "cpu", 1, cache)
-    assert set(judged["rag"]) == {"q1"} and set(judged["ft"]) == {"q1"}  # empty answers are not judged
-    assert all(0 <= p <= 1 for arm in judged.values() for p in arm.values())
-    assert judge_support(records, retriever, "no-such-model", "cpu", 1, cache) == judged  # cached: no model loaded
+    judge_support(predictions, retriever, str(tiny_model_dir), "cpu", 1, cache)
+    judged = read_json(cache)
+    assert set(judged) == {judge_key(predictions[0]), judge_key(predictions[2])}  # empty answers are not judged; repeats once
+    assert all(0 <= p <= 1 for p in judged.values())
+    judge_support(predictions, retriever, "no-such-model", "cpu", 1, cache)  # all cached: no model is loaded
+    assert read_json(cache) == judged
 
 
 def test_every_hallucination_interval_contains_its_estimate():
-    from bench.config import RunConfig
-    from bench.scoring import hallucination_block
-
-    corpus = CorpusText([Doc("d", "Brew 8", "The Matal Brew 8 costs $79 and has a 15 months warranty.")])
+    corpus = [Doc("d", "Brew 8", "The Matal Brew 8 costs $79 and has a 15 months warranty.")]
     outputs = ["It costs $79.", "It costs $89 and $99 and $109.", "The Matal Brew 8.", "Sure!", "$79, 15 months"]
-    records = [{"output": o, "gold": ["The Matal Brew 8 costs $79."], "scores": {}} for o in outputs]
-    block = hallucination_block(records, "drafting", corpus, RunConfig(task="t"))
-    for name, interval in block.items():
-        assert interval["low"] <= interval["mean"] <= interval["high"], name
-    assert block["unsupported_units"]["mean"] == pytest.approx(3 / 7)  # pooled: 3 of the 7 units ($89, $99, $109)
+    items = [scored(Example(str(i), "email", ("The Matal Brew 8 costs $79.",)), o, "drafting", corpus_docs=corpus)
+             for i, o in enumerate(outputs)]
+    cfg = RunConfig(task="t")
+    found = {m: interval(METRICS[m], items, cfg) for m in ("contradicted", "unsupported_units")}
+    for name, ci in found.items():
+        assert ci.low <= ci.mean <= ci.high, name
+    assert found["unsupported_units"].mean == pytest.approx(3 / 7)  # pooled: 3 of the 7 units ($89, $99, $109)

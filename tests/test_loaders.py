@@ -4,9 +4,10 @@ from collections import Counter
 
 import pytest
 
-from bench.errors import UserError
-from bench.loaders import LOADERS
-from bench.tasks import data_dir, load_task
+from bench.records.errors import UserError
+from bench.data.loaders import LOADERS
+from bench.data.readers import data_dir
+from bench.data.tasks import load_task
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def test_covid_qa_splits_by_article_and_answers_sit_in_their_gold_article(needs_
 
 
 def test_covid_qa_article_split_is_seeded():
-    from bench.loaders import covid_qa_test_articles
+    from bench.data.loaders import covid_qa_test_articles
 
     ids = list(range(100, 192))
     assert covid_qa_test_articles(ids, 0.2, 0) == covid_qa_test_articles(list(reversed(ids)), 0.2, 0)
@@ -74,7 +75,7 @@ def test_qmsum_gold_documents_exist_and_cover_the_spans(needs_data):
 
 
 def test_qmsum_span_maps_to_overlapping_windows():
-    from bench.loaders import qmsum_span_docs
+    from bench.data.loaders import qmsum_span_docs
 
     # turns 11..12 straddle windows 0 (turns 0-11) and 1 (12-23); 24..24 is window 2 alone
     assert qmsum_span_docs("M", [["11", "12"], ["24", "24"]], 12) == ["M#0", "M#1", "M#2"]

@@ -11,7 +11,8 @@ import pytest
 pytest.importorskip("lm_eval")
 
 from benchmarks.peer_harness import compare, main  # noqa: E402
-from bench.tasks import Example, data_dir  # noqa: E402
+from bench.data.readers import data_dir
+from bench.records.items import Example  # noqa: E402
 
 PUBMEDQA_LIKE = [
     ("Does aspirin reduce the risk of a second heart attack?", "yes"),

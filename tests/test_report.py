@@ -10,13 +10,18 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.config import resolve_config
-from bench.report import usd, verdict, write_report
-from bench.tasks import find_task_file, read_spec
+from bench.data.tasks import find_task_file, read_spec
+from bench.eval.scoring import definitions
+from bench.records.config import resolve_config
+from bench.records.scores import ScoresFile
+from bench.report import write_report
+from bench.report.formats import mid_sentence, usd
+from bench.report.verdict import verdict as verdict_of_file
 
 ARMS = ["base", "rag", "ft", "ft_rag"]
 # headline EM per arm: overall, seen, corpus_only. Fine-tuning knows the trained facts, RAG the corpus-only ones.
 EM = {"base": (0.05, 0.05, 0.05), "rag": (0.60, 0.55, 0.65), "ft": (0.30, 0.50, 0.10), "ft_rag": (0.70, 0.65, 0.75)}
+ENVIRONMENT = {"python": "3.11", "machine": "x86_64, 2 CPUs", "cuda": None, "packages": {"torch": "2.13"}}
 
 
 def interval(mean: float, width: float = 0.1, n: int = 40) -> dict:
@@ -28,30 +33,34 @@ def comparison(a: str, b: str, stratum: str, mean: float, low: float, high: floa
             "p_bootstrap": p, "p_mcnemar": p}
 
 
+def train_stats() -> dict:
+    return {"method": "lora", "sequences": 700, "steps": 88, "tokens": 60000, "seconds": 300.0, "flops": 3.5e13,
+            "trainable_params": 4_800_000, "first_loss": 3.1, "last_loss": 0.4, "peak_rss_mb": 2100.0, "device": "cpu"}
+
+
 def arm_scores(arm: str) -> dict:
     overall, seen, corpus = EM[arm]
-    accuracy = {"em": interval(overall), "f1": interval(overall + 0.1), "contains": interval(overall + 0.05),
-                "by_stratum": {s: {"em": interval(v), "f1": interval(v), "contains": interval(v)}
-                               for s, v in (("seen", seen), ("corpus_only", corpus))}}
-    retrieval = arm in ("rag", "ft_rag")
-    trained = arm in ("ft", "ft_rag")
+    retrieval, trained = arm in ("rag", "ft_rag"), arm in ("ft", "ft_rag")
     return {
-        "items": 5, "accuracy": accuracy,
+        "items": 5,
+        "accuracy": {"em": interval(overall), "f1": interval(overall + 0.1), "contains": interval(overall + 0.05)},
+        "by_stratum": {s: {"em": interval(v), "f1": interval(v), "contains": interval(v)} for s, v in (("seen", seen), ("corpus_only", corpus))},
         "hallucination": {"abstain_on_unanswerable": interval(0.4 if trained else 0.1), "wrongly_declined": interval(0.05)},
         "retrieval": {"recall_at_k": interval(0.9), "k": 2} if retrieval else None,
-        "cost": {"train": {"seconds": 300.0, "tokens": 60000, "flops": 3.5e13, "sequences": 700} if trained else None,
-                 "index": {"build_seconds": 1.2, "size_bytes": 133146, "chunks": 68} if retrieval else None,
+        "cost": {"train": train_stats() if trained else None,
+                 "index": {"build_seconds": 1.2, "size_bytes": 133146, "chunks": 68, "cached": False} if retrieval else None,
                  "one_off_seconds": 300.0 * trained + 1.2 * retrieval, "one_off_usd": (300.0 * trained + 1.2 * retrieval) / 36000,
                  "query_seconds_p50": 0.6 if retrieval else 0.15, "query_seconds_p95": 0.8 if retrieval else 0.2,
                  "query_seconds_mean": 0.65 if retrieval else 0.16, "prompt_tokens_mean": 314.0 if retrieval else 69.0,
                  "output_tokens_mean": 5.0, "query_flops": 8.9e10, "usd_per_1k_queries": 0.018 if retrieval else 0.0044,
-                 "hour_rate_usd": 0.1, "device": "cpu"},
+                 "hour_rate_usd": 0.1, "priced_by_tokens": False, "device": "cpu", "peak_memory_mb": 1800.0},
     }
 
 
 def synthetic_scores(paired: bool = True) -> dict:
     config = resolve_config("synth_qa", read_spec(find_task_file("synth_qa")).overrides, ["limit=10"])
     scores = {
+        "schema_version": 2,
         "task": {"name": "synth_qa", "kind": "qa", "description": "A toy QA task.", "source": "hand-written for the test",
                  "license": "CC0-1.0", "data_hash": "0123456789abcdef", "train_examples": 12, "corpus_documents": 6},
         "items": {"seen": 2, "corpus_only": 2, "unanswerable": 1}, "family": "qa", "metrics": ["em", "f1", "contains"],
@@ -60,7 +69,7 @@ def synthetic_scores(paired: bool = True) -> dict:
         "break_even": {"arms": ["ft", "rag"], "extra_one_off_usd": 0.00830, "saving_per_query_usd": 1.36e-05, "queries": 610.3,
                        "assumptions": "CPU at 0.10 USD per hour."},
         "definitions": {"abstain_on_unanswerable": {"label": "declines unanswerable", "definition": "Declined / unanswerable.", "better": "higher"}},
-        "timings": {"index": 2.0}, "environment": {"python": "3.11", "machine": "x86_64, 2 CPUs", "cuda": None, "packages": {"torch": "2.13"}},
+        "timings": {"index": 2.0}, "environment": ENVIRONMENT,
     }
     if paired:
         scores["comparisons"] = [comparison("ft_rag", "rag", "all", 0.10, -0.02, 0.22, 0.104),
@@ -70,30 +79,34 @@ def synthetic_scores(paired: bool = True) -> dict:
     return scores
 
 
+def verdict(scores: dict) -> list[str]:
+    typed = ScoresFile.model_validate(scores)
+    return verdict_of_file(typed, definitions() | typed.definitions)
+
+
 ITEMS = [("s1", "seen", "What does the A1 cost?", ["$10"]), ("c1", "corpus_only", "When did the B2 launch?", ["2016"]),
          ("u1", "unanswerable", "How loud is the C3?", [])]
 OUTPUTS = {"base": ["$99", "2019", "80 dB"], "rag": ["$12", "2016", "I don't know"], "ft": ["$10", "2020", "75 dB"],
            "ft_rag": ["$10", "2016", "I don't know"]}
 
 
-def write_predictions(run_dir: Path) -> None:
-    (run_dir / "predictions").mkdir(parents=True)
+def write_item_scores(run_dir: Path) -> None:
+    (run_dir / "item_scores").mkdir(parents=True)
     for arm, outputs in OUTPUTS.items():
         rows = []
         for (item_id, stratum, question, gold), output in zip(ITEMS, outputs):
-            scores = {"abstained": output == "I don't know"}
-            if gold:
-                scores.update(em=float(output in gold), f1=float(output in gold), contains=float(output in gold))
+            declined = float(output == "I don't know")
+            right = float(output in gold)
+            scores = {"em": right, "f1": right, "contains": right} if gold else {"abstain_on_unanswerable": declined}
             rows.append({"id": item_id, "stratum": stratum, "input": question, "output": output, "gold": gold,
-                         "retrieved": ["doc-1#0", "doc-2#0"] if arm in ("rag", "ft_rag") else [], "examples": [],
-                         "scores": scores, "prompt_tokens": 70, "output_tokens": 3, "seconds": 0.1})
-        (run_dir / "predictions" / f"{arm}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+                         "retrieved": ["doc-1#0", "doc-2#0"] if arm in ("rag", "ft_rag") else [], "scores": scores})
+        (run_dir / "item_scores" / f"{arm}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def stored_run(folder: Path, scores: dict) -> Path:
     folder.mkdir(parents=True)
     (folder / "scores.json").write_text(json.dumps(scores))
-    write_predictions(folder)
+    write_item_scores(folder)
     return folder
 
 
@@ -101,7 +114,7 @@ def stored_run(folder: Path, scores: dict) -> Path:
 def reported(tmp_path_factory) -> Path:
     """One run with paired comparisons, its report written once for the tests that only read it."""
     run = stored_run(tmp_path_factory.mktemp("results") / "synth_qa" / "tiny-run", synthetic_scores())
-    write_report(run, synthetic_scores())
+    write_report(run, ScoresFile.model_validate(synthetic_scores()))
     return run
 
 
@@ -197,17 +210,26 @@ def test_report_command_rebuilds_everything_from_stored_results(tmp_path):
     assert (run / "scores.json").read_text() == before
 
 
-def test_older_scores_without_the_optional_keys_still_render(tmp_path):
+def test_scores_written_before_the_score_stage_still_render(tmp_path):
+    """Version 1: no schema_version, strata inside the accuracy block, missing blocks as null, flat seed spreads."""
     scores = synthetic_scores(paired=False)
-    for key in ("family", "metrics", "definitions", "break_even", "timings"):
-        del scores[key]
+    del scores["schema_version"]
+    scores["seeds"] = {"ft": {"seeds": [0, 1], "em": {"values": [0.3, 0.4], "mean": 0.35, "std": 0.07}}}
     for arm in scores["arms"].values():
+        arm["accuracy"]["by_stratum"] = arm.pop("by_stratum")
         arm.update(hallucination=None, retrieval=None)
-        del arm["cost"]["train"], arm["cost"]["query_flops"]
-    run = tmp_path / "old-run"
-    run.mkdir()
-    markdown = write_report(run, scores).read_text()
+        arm["cost"]["peak_rss_mb"] = arm["cost"].pop("peak_memory_mb")
+    run = stored_run(tmp_path / "results" / "synth_qa" / "old-run", scores)
+    assert main(["report", str(run)]) == 0
+    markdown = (run / "report.md").read_text()
     assert "No hallucination or retrieval measures" in markdown and "## Verdict" in markdown
+    assert "| seen | 2 seen" not in markdown and "| ft | 0, 1 | 35.0 ± 7.0 (30.0, 40.0) |" in markdown
+
+
+def test_a_scores_file_ftrag_cannot_read_gets_one_message(tmp_path, capsys):
+    run = stored_run(tmp_path / "results" / "synth_qa" / "broken", {"task": {"name": "synth_qa"}, "arms": {}})
+    assert main(["report", str(run)]) == 2
+    assert "not a scores.json ftrag can read" in capsys.readouterr().err
 
 
 def test_compare_writes_one_report_across_runs(tmp_path, capsys):
@@ -248,7 +270,7 @@ def test_report_renders_in_a_browser_with_every_plot_loaded(reported, tmp_path):
 
 def test_choice_reports_state_the_majority_label_floor(tmp_path):
     scores = synthetic_scores() | {"majority": {"label": "yes", "accuracy": 0.54, "items": 100}}
-    write_report(stored_run(tmp_path / "synth_qa" / "run", scores), scores)
+    write_report(stored_run(tmp_path / "synth_qa" / "run", scores), ScoresFile.model_validate(scores))
     assert "Always answering the most frequent label, `yes`, would score 54.0% on these 100 items." in (tmp_path / "synth_qa" / "run" / "report.md").read_text()
     # the stored EM intervals (headline here) are mean +/- 10: only fine-tuning + RAG's (60 to 80) clears 54%
     floor = line_about(verdict(scores), "Always answering")
@@ -256,6 +278,5 @@ def test_choice_reports_state_the_majority_label_floor(tmp_path):
 
 
 def test_a_sentence_continued_after_a_colon_keeps_acronyms():
-    from bench.report import mid_sentence
     assert mid_sentence("Fine-tuning scores 5.9 points higher") == "fine-tuning scores 5.9 points higher"
     assert mid_sentence("RAG scores 5.9 points higher") == "RAG scores 5.9 points higher"

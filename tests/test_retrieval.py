@@ -1,9 +1,10 @@
 import pytest
 
-from bench.config import RetrievalConfig
-from bench.models import resolve_embedder
-from bench.retrieval import build_retriever, chunk_docs, load_embedder
-from bench.tasks import Doc
+from bench.records.config import RetrievalConfig
+from bench.models.presets import resolve_embedder
+from bench.retrieval.chunks import chunk_docs
+from bench.retrieval.index import build_retriever, load_embedder
+from bench.records.items import Doc
 
 DOCS = [
     Doc("kettle", "Matal Brew 8", "The Matal Brew 8 electric kettle holds 2.1 litres and costs $79."),

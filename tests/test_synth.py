@@ -1,4 +1,4 @@
-"""Tests for bench/synth.py: the fictional knowledge base and the synth_qa task files written from it."""
+"""Tests for bench/data/synth: the fictional knowledge base and the synth_qa task files written from it."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench import synth
+from bench.data import synth
+from bench.data.synth import cls as cls_module
+from bench.data.synth import draft as draft_module
+from bench.data.synth import qa as qa_module
 
 SEED = 0
 TASK_FILES = (
@@ -97,7 +100,7 @@ def test_every_gold_answer_appears_in_a_gold_document(task_dir: Path, corpus_tex
 
 def test_a_missing_gold_answer_stops_the_writer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     real_build = synth.build_corpus
-    monkeypatch.setattr(synth, "build_corpus", lambda kb, seed: [
+    monkeypatch.setattr(qa_module, "build_corpus", lambda kb, seed: [
         synth.Document(d.doc_id, d.title, "Nothing to see here.", d.fact_ids) for d in real_build(kb, seed)
     ])
     with pytest.raises(AssertionError, match="not stated in gold documents"):
@@ -262,7 +265,7 @@ def test_committed_cls_and_draft_tasks_are_what_the_generator_writes(all_tasks: 
 
 @pytest.mark.parametrize("name", ["synth_qa", "synth_cls", "synth_draft"])
 def test_tasks_load_through_the_project_loader(all_tasks: dict[str, Path], name: str) -> None:
-    from bench.tasks import load_task
+    from bench.data.tasks import load_task
 
     task = load_task(str(all_tasks[name]))
     assert task.name == name and task.train and task.test and task.corpus
@@ -294,7 +297,7 @@ def test_category_word_check_sees_through_case_and_hyphens() -> None:
 
 
 def test_a_category_word_stops_the_cls_writer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(synth, "CLS_TEMPLATES", tuple(t.replace("won't turn on", "won't fly") for t in synth.CLS_TEMPLATES))
+    monkeypatch.setattr(cls_module, "CLS_TEMPLATES", tuple(t.replace("won't turn on", "won't fly") for t in synth.CLS_TEMPLATES))
     with pytest.raises(AssertionError, match="gives its category away"):
         synth.write_cls_task(tmp_path, SEED)
     assert not (tmp_path / "test.jsonl").exists()
@@ -376,7 +379,7 @@ def test_draft_test_emails_ask_other_pairs_than_train(draft_rows: tuple[list[dic
 
 
 def test_a_fact_missing_from_a_reply_stops_the_draft_writer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(synth, "_state", lambda rng, fact, company: "We will check and get back to you.")
+    monkeypatch.setattr(draft_module, "_state", lambda rng, fact, company: "We will check and get back to you.")
     with pytest.raises(AssertionError, match="missing from the reference reply"):
         synth.write_draft_task(tmp_path, SEED)
     assert not (tmp_path / "test.jsonl").exists()

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import UserError
-from bench.tasks import load_task
+from bench.records.errors import UserError
+from bench.data.tasks import load_task
 from tests.conftest import write_jsonl
 
 GOOD_YAML = """\

@@ -1,0 +1,1 @@
+"""Task files, dataset loaders and the synthetic domain."""

@@ -1,0 +1,70 @@
+"""Cost, from what was measured: one-off seconds (training, index), per-query seconds and tokens, FLOPs, memory;
+money from the price settings; the query volume at which fine-tuning's cheaper queries repay its training."""
+from __future__ import annotations
+
+import numpy as np
+
+from bench.records.arms import ARMS
+from bench.records.config import PriceConfig
+from bench.records.manifest import RunManifest
+from bench.records.predictions import Prediction
+from bench.records.scores import BreakEven, Cost, Definition
+
+COST_DEFINITIONS = {
+    "usd_per_1k_queries": Definition(label="USD / 1k queries", better="lower",
+        definition="Cost of 1,000 queries: mean measured seconds per query at the device's hour rate (prices.*), or prompt and output tokens at the per-1k-token prices when those are set."),
+    "one_off_usd": Definition(label="one-off USD", better="lower",
+        definition="Training plus index-building seconds x the hour rate / 3,600: paid once, before the first query."),
+    "break_even": Definition(label="break-even", better="lower",
+        definition="Query volume at which fine-tuning's lower per-query cost repays its extra one-off cost compared with RAG."),
+}
+
+
+def hour_rate(prices: PriceConfig, device: str) -> float:
+    return prices.gpu_hour_usd if device == "cuda" else prices.cpu_hour_usd
+
+
+def cost_block(run: RunManifest, arm_name: str, predictions: list[Prediction]) -> Cost:
+    arm, prices = ARMS[arm_name], run.config.prices
+    rate = hour_rate(prices, run.device)
+    seconds = [p.seconds for p in predictions]
+    memory = [p.peak_memory_mb for p in predictions if p.peak_memory_mb is not None]
+    prompt_tokens = float(np.mean([p.prompt_tokens for p in predictions]))
+    output_tokens = float(np.mean([p.output_tokens for p in predictions]))
+    adapter = run.adapter(arm.weights, run.config.seeds[0])
+    train = adapter.stats if adapter else None
+    index = run.index if arm.retrieves else None
+    one_off_seconds = (train.seconds if train else 0.0) + (index.build_seconds if index else 0.0)
+    return Cost(
+        train=train, index=index, one_off_seconds=one_off_seconds, one_off_usd=one_off_seconds / 3600 * rate,
+        query_seconds_p50=float(np.percentile(seconds, 50)), query_seconds_p95=float(np.percentile(seconds, 95)),
+        query_seconds_mean=float(np.mean(seconds)), prompt_tokens_mean=prompt_tokens, output_tokens_mean=output_tokens,
+        query_flops=2 * run.n_params * (prompt_tokens + output_tokens),
+        usd_per_1k_queries=usd_per_1k_queries(prices, rate, float(np.mean(seconds)), prompt_tokens, output_tokens),
+        hour_rate_usd=rate, priced_by_tokens=prices.by_tokens, device=run.device,
+        peak_memory_mb=max(memory) if memory else None,
+    )
+
+
+def usd_per_1k_queries(prices: PriceConfig, rate: float, seconds: float, prompt_tokens: float, output_tokens: float) -> float:
+    if prices.by_tokens:
+        return prompt_tokens * prices.usd_per_1k_prompt_tokens + output_tokens * prices.usd_per_1k_output_tokens
+    return seconds * 1000 / 3600 * rate
+
+
+def break_even(costs: dict[str, Cost], ft_arm: str = "ft", rag_arm: str = "rag") -> BreakEven | None:
+    """Queries after which fine-tuning's lower per-query cost repays its one-off cost, versus RAG."""
+    if ft_arm not in costs or rag_arm not in costs:
+        return None
+    ft, rag = costs[ft_arm], costs[rag_arm]
+    extra_one_off = ft.one_off_usd - rag.one_off_usd
+    saving_per_query = (rag.usd_per_1k_queries - ft.usd_per_1k_queries) / 1000
+    # fine-tuning never cheaper per query: it never catches up
+    queries = max(0.0, extra_one_off / saving_per_query) if saving_per_query > 0 else None
+    per_query = ("measured prompt and output tokens at the configured per-1k-token prices" if ft.priced_by_tokens
+                 else "mean measured seconds per query, as answered in this run")
+    return BreakEven(arms=[ft_arm, rag_arm], extra_one_off_usd=extra_one_off, saving_per_query_usd=saving_per_query,
+                     queries=queries,
+                     assumptions=f"One-off cost = measured fine-tuning seconds (ft) or index build seconds (rag) at "
+                                 f"{ft.hour_rate_usd:.2f} USD per {ft.device} hour; per-query cost = {per_query} at the "
+                                 "same rate. Serving both arms on the same hardware is assumed.")

@@ -1,0 +1,211 @@
+"""The score stage: stored predictions + the run manifest + the task's items -> `scores.json` and per-item scores.
+
+It needs no model, so `ftrag score <run>` recomputes every figure in seconds, and a metric change never needs an
+arm to answer again. Every figure is a registered metric (metrics.py) with a bootstrap interval, a paired
+comparison, or a cost (cost.py).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.data.tasks import Task, load_task, select_items
+from bench.eval.cost import COST_DEFINITIONS, break_even, cost_block
+from bench.eval.facts import CorpusText
+from bench.eval.metrics import METRICS, Family, Metric, Scored, family_metrics, metric_family
+from bench.eval.stats import bootstrap_ci, bootstrap_statistic, paired_test
+from bench.records.arms import ARMS
+from bench.records.config import RunConfig
+from bench.records.errors import UserError
+from bench.records.io import atomic_write_text, read_json
+from bench.records.items import Example
+from bench.records.layout import RunFolder
+from bench.records.manifest import RunManifest
+from bench.records.predictions import judge_key, read_predictions
+from bench.records.scores import (ArmScores, Comparison, Definition, Interval, Majority, Retrieval, ScoredItem, ScoresFile,
+                                  SeedMetric, SeedSpread, TaskInfo)
+
+
+
+def definitions() -> dict[str, Definition]:
+    """What each figure means, as this code computes it (stored in scores.json, so a run keeps its own)."""
+    return {m.name: Definition(label=m.label, better=m.better, definition=m.definition) for m in METRICS.values()} | COST_DEFINITIONS
+
+
+@dataclass
+class Context:
+    """What scoring one run reads besides the predictions."""
+    run: RunManifest
+    task: Task
+    items: list[Example]
+    family: Family
+    corpus: CorpusText
+    support: dict[str, float]  # judge verdicts by judge_key (judge.enabled only)
+
+    @property
+    def cfg(self) -> RunConfig:
+        return self.run.config
+
+
+def read_manifest(folder: RunFolder) -> RunManifest:
+    if not folder.manifest.exists():
+        raise UserError(f"{folder.path}: no run.json, so this is not a run folder that ftrag can score. "
+                        "Give the folder of a run (results/<task>/<run id>) or a task name.")
+    return RunManifest.model_validate(read_json(folder.manifest))
+
+
+def load_context(folder: RunFolder) -> Context:
+    run = read_manifest(folder)
+    task = load_task(run.task_folder)
+    if task.data_hash != run.data_hash:
+        raise UserError(f"task '{run.task}' ({run.task_folder}) has changed since this run answered: its scores would mix "
+                        f"old answers with new data. Run `ftrag run {run.task}` again to answer the changed items.")
+    family = metric_family(task.spec.kind, task.spec.labels)
+    support = read_json(folder.judge) if run.config.judge.enabled and folder.judge.exists() else {}
+    return Context(run, task, select_items(task.test, run.config.limit), family, CorpusText(task.corpus), support)
+
+
+def scored_items(ctx: Context, folder: RunFolder, arm_name: str, seed: int) -> list[Scored]:
+    """The arm's predictions joined with their test items, in the order the arm answered them."""
+    path = folder.predictions(ARMS[arm_name], seed, ctx.cfg.seeds)
+    predictions = read_predictions(path) if path.exists() else []
+    by_id = {item.id: item for item in ctx.items}
+    missing = len(by_id.keys() - {p.id for p in predictions})
+    if missing:
+        raise UserError(f"{path}: {missing} of {len(by_id)} items have no prediction yet. "
+                        f"Run `ftrag run {ctx.run.task}` with the same settings to finish answering, then score.")
+    labels = ctx.task.spec.labels
+    return [Scored(by_id[p.id], p, ctx.family, labels, ctx.corpus, ctx.support.get(judge_key(p)))
+            for p in predictions if p.id in by_id]
+
+
+def ci(values: list[float], cfg: RunConfig) -> Interval:
+    values = [v for v in values if v == v]  # NaN: the metric could not score that item (a draft with no key facts)
+    return bootstrap_ci(values, cfg.bootstrap_resamples, cfg.seed)
+
+
+def values_of(metric: Metric, scored: list[Scored]) -> list:
+    return [v for v in (metric.value(s) for s in scored) if v is not None]
+
+
+def interval(metric: Metric, scored: list[Scored], cfg: RunConfig) -> Interval | None:
+    """The metric over the items it applies to; None when the run does not have it (it applies to no item)."""
+    values = values_of(metric, scored)
+    if not metric.shown(values):
+        return None
+    if metric.per_item:
+        return ci(values, cfg)
+    return bootstrap_statistic(len(values), lambda idx: metric.pooled([values[i] for i in idx]), cfg.bootstrap_resamples, cfg.seed)
+
+
+def section_block(scored: list[Scored], ctx: Context, section: str) -> dict[str, Interval]:
+    metrics = family_metrics(ctx.family, section, per_item=None)
+    return {m.name: found for m in metrics if (found := interval(m, scored, ctx.cfg)) is not None}
+
+
+def headline_scored(scored: list[Scored], family: Family) -> list[Scored]:
+    """The items the family's headline metric applies to (QA: the answerable ones)."""
+    headline = family_metrics(family)[0]
+    return [s for s in scored if headline.value(s) is not None]
+
+
+def accuracy_blocks(scored: list[Scored], ctx: Context) -> tuple[dict[str, Interval], dict[str, dict[str, Interval]]]:
+    """(overall, per stratum): the family's metrics over the items its headline scores; strata in order of appearance."""
+    scored = headline_scored(scored, ctx.family)
+    overall = {m.name: ci(values_of(m, scored), ctx.cfg) for m in family_metrics(ctx.family)}
+    overall |= section_block(scored, ctx, "accuracy")  # adds whole-sample metrics (macro-F1)
+    strata = dict.fromkeys(s.item.stratum for s in scored)
+    by_stratum = {stratum: {m.name: ci(values_of(m, [s for s in scored if s.item.stratum == stratum]), ctx.cfg)
+                            for m in family_metrics(ctx.family)} for stratum in strata}
+    return overall, by_stratum
+
+
+def arm_scores(scored: list[Scored], ctx: Context, arm_name: str) -> ArmScores:
+    overall, by_stratum = accuracy_blocks(scored, ctx)
+    recall = section_block(scored, ctx, "retrieval").get("recall_at_k")
+    return ArmScores(items=len(scored), accuracy=overall, by_stratum=by_stratum,
+                     hallucination=section_block(scored, ctx, "hallucination"),
+                     retrieval=Retrieval(recall_at_k=recall, k=ctx.cfg.retrieval.k) if recall else None,
+                     cost=cost_block(ctx.run, arm_name, [s.prediction for s in scored]))
+
+
+def comparisons(scored_by_arm: dict[str, list[Scored]], metric: Metric, cfg: RunConfig) -> list[Comparison]:
+    """Every pair of arms on one metric, over the items both scored, overall and per stratum."""
+    rows = []
+    names = list(scored_by_arm)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            value_a = {s.item.id: (s.item.stratum, v) for s in scored_by_arm[a] if (v := metric.value(s)) is not None}
+            value_b = {s.item.id: v for s in scored_by_arm[b] if (v := metric.value(s)) is not None}
+            shared = [item for item in value_a if item in value_b]
+            # dict.fromkeys: once each, in order, even when the task names its only stratum "all" (banking77)
+            for stratum in dict.fromkeys(["all"] + [value_a[item][0] for item in shared]):
+                ids = [item for item in shared if stratum == "all" or value_a[item][0] == stratum]
+                if stratum != "all" and len(ids) == len(shared):
+                    continue  # one stratum only: "all" already says it
+                test = paired_test([value_a[item][1] for item in ids], [value_b[item] for item in ids], cfg.bootstrap_resamples, cfg.seed)
+                rows.append(Comparison(a=a, b=b, metric=metric.name, stratum=stratum, diff=test.diff,
+                                       p_bootstrap=test.p_bootstrap, p_mcnemar=test.p_mcnemar))
+    return rows
+
+
+def seed_spread(ctx: Context, folder: RunFolder) -> dict[str, SeedSpread] | None:
+    """Per fine-tuned arm: each metric's mean per fine-tuning seed, and their mean and standard deviation."""
+    cfg = ctx.cfg
+    if len(cfg.seeds) < 2:
+        return None
+    spread = {}
+    for name in (a for a in cfg.arms if ARMS[a].fine_tuned):
+        runs = [scored_items(ctx, folder, name, seed) for seed in cfg.seeds]
+        metrics = {}
+        for metric in family_metrics(ctx.family):
+            values = [float(np.mean(values_of(metric, scored))) for scored in runs]
+            metrics[metric.name] = SeedMetric(values=values, mean=float(np.mean(values)), std=float(np.std(values, ddof=1)))
+        spread[name] = SeedSpread(seeds=cfg.seeds, metrics=metrics)
+    return spread
+
+
+def majority_baseline(items: list[Example]) -> Majority | None:
+    """The floor a label-choice arm must clear: the accuracy of always answering the most frequent gold label."""
+    golds = [item.targets[0] for item in items if item.targets]
+    if not golds:
+        return None
+    label, count = Counter(golds).most_common(1)[0]  # ties: the label seen first
+    return Majority(label=label, accuracy=count / len(golds), items=len(golds))
+
+
+def item_records(scored: list[Scored]) -> list[ScoredItem]:
+    """Each item's per-item metric values beside its answer: what the report's examples show."""
+    return [ScoredItem(id=s.item.id, stratum=s.item.stratum, input=s.item.input, gold=list(s.item.targets),
+                       output=s.output, retrieved=s.prediction.retrieved,
+                       scores={m.name: v for m in METRICS.values() if m.per_item and s.family in m.families
+                               and (v := m.value(s)) is not None})
+            for s in scored]
+
+
+def task_info(task: Task) -> TaskInfo:
+    spec = task.spec
+    return TaskInfo(name=task.name, kind=spec.kind, description=spec.description, source=spec.source, license=spec.license,
+                    data_hash=task.data_hash, train_examples=len(task.train), corpus_documents=len(task.corpus))
+
+
+def score_run(folder: RunFolder) -> ScoresFile:
+    """Score a run from its stored predictions; write `scores.json` and `item_scores/<arm>.jsonl`."""
+    ctx = load_context(folder)
+    cfg = ctx.cfg
+    scored_by_arm = {name: scored_items(ctx, folder, name, cfg.seeds[0]) for name in cfg.arms}
+    arms = {name: arm_scores(scored, ctx, name) for name, scored in scored_by_arm.items()}
+    for name, scored in scored_by_arm.items():
+        atomic_write_text(folder.item_scores(name), "".join(r.model_dump_json() + "\n" for r in item_records(scored)))
+    scores = ScoresFile(
+        task=task_info(ctx.task), items=dict(Counter(item.stratum for item in ctx.items)), family=ctx.family,
+        metrics=[m.name for m in family_metrics(ctx.family)], config=cfg.model_dump(), config_hash=cfg.digest(),
+        generator_path=ctx.run.generator_path, arms=arms, break_even=break_even({n: a.cost for n, a in arms.items()}),
+        majority=majority_baseline(ctx.items) if ctx.family == "choice" else None, seeds=seed_spread(ctx, folder),
+        comparisons=[row for metric in family_metrics(ctx.family) for row in comparisons(scored_by_arm, metric, cfg)],
+        definitions=definitions(), timings=ctx.run.timings, environment=ctx.run.environment,
+    )
+    atomic_write_text(folder.scores, scores.model_dump_json(indent=2) + "\n")
+    return scores

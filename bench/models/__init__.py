@@ -1,0 +1,1 @@
+"""Generators: presets, loading, prompt formatting, batched generation and label choice; device and memory."""

@@ -1,0 +1,59 @@
+"""Batched greedy generation with a KV cache, measuring tokens and seconds per query."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from bench.models.loading import uses_chat_template
+from bench.models.progress import progress
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int
+    output_tokens: int
+    seconds: float  # this query's share of its batch's wall time
+
+
+def stop_token_ids(tokenizer, stop_at_newline: bool) -> list[int]:
+    """End of sequence, and for short answers the newline token: generating past it only wastes time."""
+    ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    if stop_at_newline:
+        newline = tokenizer.encode("\n", add_special_tokens=False)
+        if len(newline) == 1:
+            ids.append(newline[0])
+    return ids
+
+
+@torch.inference_mode()
+def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int,
+             stop_at_newline: bool = True, desc: str = "generate") -> list[Generation]:
+    """Greedy decoding, prompts sorted by length so each batch pads little; results in input order."""
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    results: dict[int, Generation] = {}
+    stops = stop_token_ids(tokenizer, stop_at_newline)
+    with progress(total=len(prompts), desc=desc, unit="q", leave=False) as bar:
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            enc = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
+                            add_special_tokens=not uses_chat_template(tokenizer)).to(model.device)
+            began = time.perf_counter()
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                                 eos_token_id=stops, pad_token_id=tokenizer.pad_token_id,
+                                 temperature=None, top_p=None, top_k=None)
+            share = (time.perf_counter() - began) / len(batch)
+            new_tokens = out[:, enc["input_ids"].shape[1]:]
+            stop_tensor = torch.tensor(stops, device=out.device)
+            for row, i in enumerate(batch):
+                produced = new_tokens[row]
+                is_stop = torch.isin(produced, stop_tensor)
+                length = int(is_stop.nonzero()[0]) + 1 if is_stop.any() else len(produced)
+                text = tokenizer.decode(produced[:length], skip_special_tokens=True).strip()
+                if stop_at_newline:
+                    text = text.split("\n", 1)[0].strip()
+                results[i] = Generation(text, int(enc["attention_mask"][row].sum()), length, share)
+            bar.update(len(batch))
+    return [results[i] for i in range(len(prompts))]

@@ -1,0 +1,57 @@
+"""Content-addressed artifacts and atomic writes.
+
+An artifact (converted model, FAISS index, adapter) lives in `<cache>/<stage>/<key>/`, where the key hashes
+every input that determines it. It is built in a temporary sibling directory and renamed into place, so a
+killed build leaves nothing that looks finished.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+# Bump a stage's version when its code changes what it produces, so old artifacts are not reused.
+STAGE_VERSIONS = {"model": 1, "index": 1, "adapter": 1, "predictions": 2}
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("FTRAG_CACHE_DIR", Path.home() / ".cache" / "ftrag"))
+
+
+def digest(*parts: Any) -> str:
+    """Stable short hash of JSON-serialisable parts."""
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def file_digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()[:16]
+
+
+def stage_key(stage: str, *parts: Any) -> str:
+    return digest(stage, STAGE_VERSIONS[stage], *parts)
+
+
+def cached_dir(stage: str, key: str, build: Callable[[Path], None]) -> tuple[Path, bool]:
+    """Return (directory, was_cached). `build(tmp)` fills a fresh directory when the artifact is missing."""
+    final = cache_root() / stage / key
+    if final.exists():
+        return final, True
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=final.parent))
+    try:
+        build(tmp)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final, False
+
+

@@ -1,0 +1,154 @@
+"""`scores.json`: every figure of a run, typed and versioned. The score stage writes it; the report reads it.
+
+Fractions are 0..1. Each interval is a 95% interval around a point estimate over `n` items.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bench.records.manifest import Environment, IndexStats, TrainStats
+
+SCORES_VERSION = 2  # 1: the unversioned layout written before the score stage existed (see records/migrate.py)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
+
+
+class Interval(Record):
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def has_value(self) -> bool:
+        return self.n > 0 and self.mean == self.mean  # NaN: nothing to score
+
+
+class Retrieval(Record):
+    recall_at_k: Interval
+    k: int
+
+
+class Cost(Record):
+    train: TrainStats | None
+    index: IndexStats | None
+    one_off_seconds: float
+    one_off_usd: float
+    query_seconds_p50: float
+    query_seconds_p95: float
+    query_seconds_mean: float
+    prompt_tokens_mean: float
+    output_tokens_mean: float
+    query_flops: float
+    usd_per_1k_queries: float
+    hour_rate_usd: float
+    priced_by_tokens: bool
+    device: str
+    peak_memory_mb: float | None
+
+
+class ArmScores(Record):
+    items: int
+    accuracy: dict[str, Interval]  # the family's metrics, headline first, and whole-sample ones (macro-F1)
+    by_stratum: dict[str, dict[str, Interval]] = {}
+    hallucination: dict[str, Interval] = {}
+    retrieval: Retrieval | None = None
+    cost: Cost
+
+
+class Comparison(Record):
+    """Arm a minus arm b on the same items."""
+    a: str
+    b: str
+    metric: str
+    stratum: str
+    diff: Interval
+    p_bootstrap: float
+    p_mcnemar: float | None
+
+
+class BreakEven(Record):
+    arms: list[str]  # [fine-tuned arm, retrieval arm]
+    extra_one_off_usd: float
+    saving_per_query_usd: float
+    queries: float | None  # None: fine-tuning is never cheaper per query
+    assumptions: str
+
+
+class Majority(Record):
+    label: str
+    accuracy: float
+    items: int
+
+
+class SeedMetric(Record):
+    values: list[float]
+    mean: float
+    std: float
+
+
+class SeedSpread(Record):
+    seeds: list[int]
+    metrics: dict[str, SeedMetric]
+
+
+class Definition(Record):
+    label: str
+    better: Literal["higher", "lower"]
+    definition: str
+
+
+class TaskInfo(Record):
+    name: str
+    kind: str
+    description: str
+    source: str
+    license: str
+    data_hash: str
+    train_examples: int
+    corpus_documents: int
+
+
+class ScoresFile(Record):
+    schema_version: Literal[2] = SCORES_VERSION
+    task: TaskInfo
+    items: dict[str, int]  # test items per stratum
+    family: Literal["qa", "choice", "drafting"]
+    metrics: list[str]  # the family's per-item metrics, headline first
+    config: dict[str, Any]  # the resolved settings (kept as stored, so older runs still load)
+    config_hash: str
+    generator_path: str
+    arms: dict[str, ArmScores]
+    break_even: BreakEven | None = None
+    majority: Majority | None = None  # label choice: always answering the most frequent label
+    seeds: dict[str, SeedSpread] | None = None
+    comparisons: list[Comparison] = []
+    definitions: dict[str, Definition]  # as the run's code defined each figure
+    timings: dict[str, float] = {}
+    environment: Environment
+
+    @property
+    def headline(self) -> str:
+        return self.metrics[0]
+
+    def interval(self, arm: str, metric: str, stratum: str = "all") -> Interval | None:
+        """An arm's interval for an accuracy metric or hallucination measure, overall or in one stratum."""
+        scores = self.arms[arm]
+        if stratum != "all":
+            return scores.by_stratum.get(stratum, {}).get(metric)
+        return scores.accuracy.get(metric) or scores.hallucination.get(metric)
+
+
+class ScoredItem(Record):
+    """One item as one arm answered it, with its per-item metric values: `item_scores/<arm>.jsonl`."""
+    id: str
+    stratum: str
+    input: str
+    gold: list[str]
+    output: str
+    retrieved: list[str]
+    scores: dict[str, float]

@@ -1,0 +1,48 @@
+"""scores.csv: every figure of scores.json flat, one row per arm, metric and stratum (`pandas.read_csv` loads it)."""
+from __future__ import annotations
+
+import csv
+import io
+
+from bench.records.scores import Interval
+from bench.report.reproduce import flat
+from bench.report.runs import Row, Run, rows_of
+
+CSV_COLUMNS = ["run", "arm", "versus", "section", "metric", "stratum", "mean", "low", "high", "n", "p_bootstrap", "p_mcnemar"]
+
+
+def csv_records(row: Row) -> list[dict]:
+    """Every interval of one arm (accuracy overall and per stratum, hallucination, retrieval) and every numeric cost."""
+    base = {"run": row.run.name, "arm": row.arm}
+
+    def interval(section: str, metric: str, stratum: str, ci: Interval) -> dict:
+        return {**base, "section": section, "metric": metric, "stratum": stratum, **ci.model_dump()}
+
+    data = row.data
+    records = [interval("accuracy", m, "all", ci) for m, ci in data.accuracy.items()]
+    records += [interval("accuracy", m, s, ci) for s, block in data.by_stratum.items() for m, ci in block.items()]
+    records += [interval("hallucination", m, "all", ci) for m, ci in data.hallucination.items()]
+    if data.retrieval:
+        records.append(interval("retrieval", "recall_at_k", "all", data.retrieval.recall_at_k))
+    records += [{**base, "section": "cost", "metric": key, "stratum": "all", "mean": value}
+                for key, value in flat(data.cost.model_dump()).items()
+                if isinstance(value, (int, float)) and not isinstance(value, bool)]
+    return records
+
+
+def comparison_records(run: Run) -> list[dict]:
+    """Each stored paired test: the difference `arm` minus `versus` as an interval, with its p-values."""
+    return [{"run": run.name, "arm": c.a, "versus": c.b, "section": "comparison", "metric": c.metric, "stratum": c.stratum,
+             **c.diff.model_dump(), "p_bootstrap": c.p_bootstrap, "p_mcnemar": c.p_mcnemar}
+            for c in run.scores.comparisons]
+
+
+def to_csv(runs: list[Run]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows_of(runs):
+        writer.writerows(csv_records(row))
+    for run in runs:
+        writer.writerows(comparison_records(run))
+    return buffer.getvalue()

@@ -1,0 +1,71 @@
+"""The reproducibility block: the command that reproduces a run, and what it ran on."""
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import yaml
+
+from bench.data.tasks import read_spec, tasks_dir
+from bench.records.config import resolve_config
+from bench.report.runs import Run
+
+
+def flat(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def override_value(value) -> str:
+    """A value as the command line's YAML parser reads it back unchanged."""
+    if isinstance(value, str) and value and yaml.safe_load(value) == value:
+        return value
+    return json.dumps(value)
+
+
+def run_command(run: Run) -> tuple[str, list[str]]:
+    """`ftrag run` with every setting that differs from what the task resolves to on its own, plus notes on
+    anything that keeps it from reproducing the stored config hash with the current code."""
+    task, stored_hash = run.scores.task.name, run.scores.config_hash
+    stored = {k: v for k, v in flat(run.scores.config).items() if k != "task"}
+    task_file = tasks_dir() / task / "task.yaml"
+    task_overrides = read_spec(task_file).overrides if task_file.is_file() else {}
+    baseline = flat(resolve_config(task, task_overrides).model_dump())
+    overrides = [f"{k}={override_value(v)}" for k, v in stored.items() if k in baseline and baseline[k] != v]
+    words = ["ftrag", "run", task, *overrides]
+    if run.path.name != f"{Path(str(stored.get('model.generator', ''))).name}-{stored_hash}":
+        words += ["--run-id", run.path.name]
+    notes = [] if task_file.is_file() else [f"task `{task}` is not in {tasks_dir()}: its own overrides could not be read"]
+    retired = [f"`{k}={v}`" for k, v in stored.items() if k not in baseline]
+    notes += [f"settings this code no longer has: {', '.join(retired)}"] if retired else []
+    digest = resolve_config(task, task_overrides, overrides).digest()
+    if digest != stored_hash:
+        notes.append(f"with the current code this command resolves to config hash `{digest}`, not the run's `{stored_hash}` "
+                     "(settings or their defaults changed since the run)")
+    return " ".join(shlex.quote(w) for w in words), notes
+
+
+def reproducibility_blocks(run: Run) -> list[tuple]:
+    s, config = run.scores, run.scores.config
+    task, env, model = s.task, s.environment, config.get("model") or {}
+    seeds = config.get("seeds") or sorted({seed for spread in (s.seeds or {}).values() for seed in spread.seeds})
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in s.timings.items())
+    command, notes = run_command(run)
+    caveat = [("p", "Note: " + "; ".join(notes) + ".")] if notes else []
+    return [("code", command)] + caveat + [("list", [
+        f"run folder `{run.path}`; config hash `{s.config_hash}`",
+        f"generator `{model.get('generator', '–')}` (loaded from `{s.generator_path}`); embedder `{model.get('embedder', '–')}`",
+        f"data: {task.source} License: {task.license}. Data hash `{task.data_hash}`; "
+        f"{task.train_examples} training examples, {task.corpus_documents} corpus documents",
+        "test items: " + ", ".join(f"{n} {stratum}" for stratum, n in s.items.items()),
+        f"seed {config.get('seed', '–')}" + (f"; fine-tuning repeated over seeds {', '.join(map(str, seeds))}" if seeds else ""),
+        f"Python {env.python} on {env.machine}; GPU: {env.cuda or 'none'}",
+        "packages: " + ", ".join(f"{k} {v}" for k, v in env.packages.items()),
+        f"stage timings: {timings or '–'}",
+    ])]

@@ -1,0 +1,1 @@
+"""Chunking, sentence-transformers embeddings and FAISS indexes over a task's corpus."""

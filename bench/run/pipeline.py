@@ -1,0 +1,134 @@
+"""One run: task -> index -> fine-tune -> answer -> judge -> score -> report. Each stage is cached; answering resumes."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import yaml
+
+from bench.arms.answer import answer_arm
+from bench.arms.judge import judge_support
+from bench.arms.prompts import default_instruction
+from bench.arms.sources import ExampleIndex, Sources, examples_as_docs, fewshot_examples
+from bench.data.tasks import Task, load_task, select_items
+from bench.eval.metrics import metric_family
+from bench.eval.scoring import score_run
+from bench.models.device import pick_device
+from bench.models.loading import count_parameters, load_generator, load_tokenizer
+from bench.models.presets import resolve_embedder, resolve_generator
+from bench.records.arms import ARMS, Arm
+from bench.records.cache import stage_key
+from bench.records.config import RunConfig, resolve_config
+from bench.records.errors import UserError
+from bench.records.items import Example
+from bench.records.io import atomic_write_text
+from bench.records.layout import RunFolder, results_dir
+from bench.records.manifest import Adapter
+from bench.records.predictions import read_predictions
+from bench.report import write_report
+from bench.retrieval.index import build_retriever, load_embedder
+from bench.run.context import RunContext
+from bench.training.finetune import train_cached
+from bench.training.pairs import ft_pairs, raft_pairs, training_sample
+
+log = logging.getLogger(__name__)
+
+
+def run(task_name: str, overrides: list[str] = (), run_id: str | None = None) -> Path:
+    task = load_task(task_name)
+    cfg = resolve_config(task.name, task.spec.overrides, overrides)
+    if cfg.answer_mode == "loglik" and not task.spec.labels:
+        raise UserError(f"answer_mode=loglik needs a fixed answer set: task '{task.name}' lists no labels.")
+    folder = RunFolder(results_dir() / task.name / (run_id or f"{Path(cfg.model.generator).name}-{cfg.digest()}"))
+    atomic_write_text(folder.config, yaml.safe_dump(cfg.model_dump(), sort_keys=False))
+    ctx = prepare(cfg, task, folder)
+    items = select_items(task.test, cfg.limit)
+    for name in cfg.arms:
+        arm = ARMS[name]
+        began = time.perf_counter()
+        for seed in cfg.seeds if arm.fine_tuned else cfg.seeds[:1]:
+            answer(ctx, arm, items, seed)
+        ctx.timings[f"answer:{name}"] = time.perf_counter() - began
+    atomic_write_text(folder.manifest, ctx.manifest().model_dump_json(indent=2) + "\n")
+    judge(ctx)
+    write_report(folder.path, score_run(folder))
+    return folder.path
+
+
+def prepare(cfg: RunConfig, task: Task, folder: RunFolder) -> RunContext:
+    """Model conversion, tokenizer and context sources, the index (retrieval arms) and every adapter."""
+    if cfg.model.threads:
+        torch.set_num_threads(cfg.model.threads)
+    device = pick_device(cfg.model.device)
+    began = time.perf_counter()
+    generator_path = resolve_generator(cfg.model.generator)
+    kind, labels = task.spec.kind, task.spec.labels
+    sources = Sources(kind, task.spec.prompts.instruction or default_instruction(kind, labels), load_tokenizer(generator_path),
+                      fewshot_examples(task.train, cfg.fewshot_k, cfg.seed), cfg.retrieval.k, cfg.knn_k)
+    ctx = RunContext(cfg, task, folder, device, generator_path, sources, count_parameters(generator_path))
+    ctx.timings["load_model"] = time.perf_counter() - began
+    if any(ARMS[a].retrieves for a in cfg.arms):
+        began = time.perf_counter()
+        build_indexes(ctx)
+        ctx.timings["index"] = time.perf_counter() - began
+    for weights in sorted({ARMS[a].weights for a in cfg.arms} - {"base"}):
+        for seed in cfg.seeds:
+            began = time.perf_counter()
+            ctx.adapters[weights, seed] = train_adapter(ctx, weights, seed)
+            ctx.timings[f"finetune:{weights}:seed{seed}"] = time.perf_counter() - began
+    return ctx
+
+
+def build_indexes(ctx: RunContext) -> None:
+    """The corpus index, and for classification the kNN index over the training examples."""
+    cfg, task, sources = ctx.cfg, ctx.task, ctx.sources
+    embedder = load_embedder(resolve_embedder(cfg.model.embedder), ctx.device)
+    if task.corpus:
+        sources.retriever, ctx.index_stats = build_retriever(task.corpus, cfg.model.embedder, embedder, cfg.retrieval)
+    if task.spec.kind == "classification" and task.train:
+        example_retriever, example_stats = build_retriever(examples_as_docs(task.train), cfg.model.embedder, embedder, cfg.retrieval)
+        sources.example_index = ExampleIndex(example_retriever, task.train)
+        # embedding the training examples is RAG's one-off cost here, as embedding a corpus is
+        ctx.index_stats = example_stats.plus(ctx.index_stats)
+
+
+def train_adapter(ctx: RunContext, weights: str, seed: int) -> Adapter:
+    cfg, task = ctx.cfg.finetune, ctx.task
+    train = training_sample(task.train, cfg.max_examples, ctx.cfg.seed)
+    if not train:
+        raise UserError(f"task '{task.name}' has no training examples: arm '{weights}' needs data.train (or drop it with --arms).")
+    if weights == "ft":
+        pairs = ft_pairs(train, task.corpus, ctx.sources, cfg.epochs, cfg.corpus_epochs)
+    else:
+        pairs = raft_pairs(train, ctx.sources, cfg.raft_gold_fraction, cfg.raft_epochs, seed)
+    path, stats = train_cached(ctx.generator_path, ctx.sources.tokenizer, pairs, cfg, 1, seed, ctx.device)
+    return Adapter(weights=weights, seed=seed, path=str(path), stats=stats)
+
+
+def predictions_key(ctx: RunContext, arm: Arm, items: list[Example], seed: int) -> str:
+    """Every input that determines an arm's answers: a change to any of them answers again."""
+    cfg, src = ctx.cfg, ctx.sources
+    return stage_key("predictions", asdict(arm), ctx.generator_path, str(ctx.adapter_path(arm.weights, seed) or ""),
+                     src.instruction, [asdict(it) for it in items], ctx.choices, ctx.answering.max_new_tokens,
+                     cfg.retrieval.model_dump() if arm.retrieves else None, cfg.knn_k,
+                     [ex.id for ex in src.shots] if arm.context == "fewshot" else None, cfg.model.embedder)
+
+
+def answer(ctx: RunContext, arm: Arm, items: list[Example], seed: int) -> None:
+    path = ctx.folder.predictions(arm, seed, ctx.cfg.seeds)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    adapter = ctx.adapter_path(arm.weights, seed)
+    answer_arm(path, predictions_key(ctx, arm, items, seed), arm, items, ctx.sources, ctx.answering,
+               lambda: load_generator(ctx.generator_path, ctx.device, adapter))
+
+
+def judge(ctx: RunContext) -> None:
+    """The optional model judge reads the retrieved chunks and scores each distinct answer once."""
+    cfg = ctx.cfg
+    if not cfg.judge.enabled or metric_family(ctx.task.spec.kind, ctx.task.spec.labels) == "choice" or ctx.sources.retriever is None:
+        return
+    predictions = [p for name in cfg.arms for p in read_predictions(ctx.folder.predictions(ARMS[name], cfg.seeds[0], cfg.seeds))]
+    judge_support(predictions, ctx.sources.retriever, cfg.judge.model, ctx.device, cfg.judge.k, ctx.folder.judge)
