@@ -13,6 +13,9 @@ class FieldMap(Strict):
     stratum: str | None = None
     gold_docs: str | None = None
     facts: str | None = None  # drafting: the required facts (a list column); derived from the reference when absent
+    # the true values an answer may state about what the item asks (a list column), e.g. every known fact of the
+    # product asked about: a stated value is "supported" when it is one of them (else the gold documents decide)
+    evidence: str | None = None
     text: str = "text"
     title: str | None = None
 
@@ -30,7 +33,11 @@ class DataPart(Strict):
 
 class DataSpec(Strict):
     corpus: DataPart | None = None
+    # other phrasings of corpus documents (id = the document rephrased): knowledge fine-tuning reads them too
+    paraphrases: DataPart | None = None
     train: DataPart | None = None
+    # held-out labeled examples for fine-tuning's stopping rule; without them a slice of train is held out
+    validation: DataPart | None = None
     test: DataPart
 
 

@@ -18,7 +18,7 @@ from bench.data.readers import read_hf_rows, read_rows, resolve_path
 from bench.data.spec import DataPart, TaskSpec
 from bench.records.cache import digest, file_digest
 from bench.records.errors import UserError, did_you_mean, format_pydantic_errors
-from bench.records.items import Doc, Example
+from bench.records.items import ABSTAIN_ANSWER, Doc, Example
 from bench.records.layout import REPO_ROOT
 
 # Probes that are scored together with the test items (the update probe needs its own corpus and runs apart).
@@ -34,6 +34,8 @@ class Task:
     test: list[Example]  # test items plus the scored probes
     probes: dict[str, list[Example]] = field(default_factory=dict)
     data_hash: str = ""
+    paraphrases: list[Doc] = field(default_factory=list)  # other phrasings of corpus documents (Doc.id: the one rephrased)
+    validation: list[Example] = field(default_factory=list)  # held-out examples for fine-tuning's stopping rule
 
     @property
     def name(self) -> str:
@@ -87,12 +89,16 @@ def read_spec(task_file: Path) -> TaskSpec:
         raise UserError(format_pydantic_errors(str(task_file), err)) from None
 
 
-def _as_targets(value: Any) -> tuple[str, ...]:
+def _as_list(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
-    if isinstance(value, (list, tuple)):
-        return tuple(str(v) for v in value)
-    return (str(value),)
+    return tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else (str(value),)
+
+
+def _as_targets(value: Any) -> tuple[str, ...]:
+    """Accepted answers. The declining answer as a target marks an unanswerable example (no accepted answer)."""
+    values = _as_list(value)
+    return () if [v.strip().lower() for v in values] == [ABSTAIN_ANSWER.lower()] else values
 
 
 def _missing_fields(rows: list[dict], wanted: dict[str, str | None], where: str, path: Path) -> list[str]:
@@ -118,7 +124,8 @@ def to_docs(rows: list[dict], part: DataPart, where: str, path: Path) -> tuple[l
 
 def to_examples(rows: list[dict], part: DataPart, where: str, path: Path, default_stratum: str) -> tuple[list[Example], list[str]]:
     f = part.fields
-    wanted = {"id": f.id, "input": f.input, "target": f.target, "stratum": f.stratum, "gold_docs": f.gold_docs, "facts": f.facts}
+    wanted = {"id": f.id, "input": f.input, "target": f.target, "stratum": f.stratum, "gold_docs": f.gold_docs, "facts": f.facts,
+              "evidence": f.evidence}
     problems = _missing_fields(rows, wanted, where, path)
     if problems:
         return [], problems
@@ -129,8 +136,9 @@ def to_examples(rows: list[dict], part: DataPart, where: str, path: Path, defaul
             input=str(row[f.input]),
             targets=_as_targets(row.get(f.target)) if f.target else (),
             stratum=str(row[f.stratum]) if f.stratum else default_stratum,
-            gold_docs=_as_targets(row.get(f.gold_docs)) if f.gold_docs else (),
-            facts=_as_targets(row.get(f.facts)) if f.facts else (),
+            gold_docs=_as_list(row.get(f.gold_docs)) if f.gold_docs else (),
+            facts=_as_list(row.get(f.facts)) if f.facts else (),
+            evidence=_as_list(row.get(f.evidence)) if f.evidence else (),
         )
         for i, row in enumerate(rows)
     ]
@@ -168,7 +176,8 @@ def load_task(name: str) -> Task:
             problems.append(str(err))
     parts: dict[str, Any] = {}
     hashes = []
-    named_parts = {"corpus": spec.data.corpus, "train": spec.data.train, "test": spec.data.test}
+    named_parts = {"corpus": spec.data.corpus, "paraphrases": spec.data.paraphrases, "train": spec.data.train,
+                   "validation": spec.data.validation, "test": spec.data.test}
     named_parts.update({f"probes.{k}": v for k, v in spec.probes.items() if k in SCORED_PROBES})
     for part_name, part in named_parts.items():
         if part is None:
@@ -183,7 +192,7 @@ def load_task(name: str) -> Task:
         if not rows:
             problems.append(f"{where}: {path.name} holds no records. Add data or remove this part.")
             continue
-        if part_name == "corpus":
+        if part_name in ("corpus", "paraphrases"):
             parts[part_name], found = to_docs(rows, part, where, path)
             if not found and not parts[part_name]:
                 found = [f"{where}: every document in {path.name} has empty text."]
@@ -197,7 +206,8 @@ def load_task(name: str) -> Task:
         raise UserError(f"{len(problems)} problem(s) in task '{spec.name}':\n- " + "\n- ".join(problems))
     probes = {k.split(".", 1)[1]: v for k, v in parts.items() if k.startswith("probes.")}
     test = parts["test"] + [ex for k in SCORED_PROBES for ex in probes.get(k, [])]
-    return Task(spec, folder, parts.get("corpus", []), parts.get("train", []), test, probes, digest(spec.model_dump(), hashes))
+    return Task(spec, folder, parts.get("corpus", []), parts.get("train", []), test, probes, digest(spec.model_dump(), hashes),
+                parts.get("paraphrases", []), parts.get("validation", []))
 
 
 def read_labels_file(path: Path, where: str) -> list[str]:
@@ -215,8 +225,8 @@ def read_labels_file(path: Path, where: str) -> list[str]:
 def check_consistency(spec: TaskSpec, parts: dict[str, Any], where: str) -> list[str]:
     problems = []
     for part_name, examples in parts.items():
-        if part_name == "corpus":
-            continue
+        if part_name in ("corpus", "paraphrases"):
+            continue  # documents: a paraphrase shares the id of the document it rephrases
         ids = [ex.id for ex in examples]
         if len(ids) != len(set(ids)):
             problems.append(f"{where}: {part_name}: item ids repeat; each item needs a unique id (or drop fields.id to number them).")

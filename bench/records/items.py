@@ -23,6 +23,7 @@ class Example:
     stratum: str = "all"
     gold_docs: tuple[str, ...] = ()
     facts: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()  # true values an answer may state about what is asked (see FieldMap.evidence)
 
     @property
     def answerable(self) -> bool:

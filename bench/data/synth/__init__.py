@@ -6,9 +6,11 @@ randomness comes from random.Random instances derived from one seed (never the
 global generator), so one seed always writes byte-identical files.
 
 Modules, bottom up: surface (surface forms of values), names (invented words),
-catalogue (categories, attributes, policy pages), kb (the knowledge base and its
-revision), corpus (documents), unanswerable (questions without an answer), shared
-(what the task writers share), qa, cls and draft (one task each), all_tasks.
+catalogue (categories, policy pages, unstated policies), attributes (how a fact
+is asked, stated and drawn), kb (the knowledge base and its revision), corpus
+(documents), paraphrase (other phrasings of each document, for knowledge
+fine-tuning), unanswerable (questions without an answer), shared (what the task
+writers share), qa, cls and draft (one task each), all_tasks.
 """
 from bench.data.synth.all_tasks import write_all_tasks
 from bench.data.synth.catalogue import CATEGORIES
@@ -18,6 +20,7 @@ from bench.data.synth.cls import (
 from bench.data.synth.corpus import Document, build_corpus
 from bench.data.synth.draft import CUSTOMER_NAMES, write_draft_task
 from bench.data.synth.kb import KnowledgeBase, facts_by_key, generate_kb, revise_kb
+from bench.data.synth.paraphrase import PARAPHRASES_PER_DOC, Paraphrase, build_paraphrases
 from bench.data.synth.qa import write_qa_task
 from bench.data.synth.unanswerable import unanswerable_questions
 
@@ -29,7 +32,10 @@ __all__ = [
     "CUSTOMER_NAMES",
     "Document",
     "KnowledgeBase",
+    "PARAPHRASES_PER_DOC",
+    "Paraphrase",
     "build_corpus",
+    "build_paraphrases",
     "category_words_in",
     "facts_by_key",
     "generate_kb",

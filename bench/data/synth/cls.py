@@ -8,7 +8,9 @@ from pathlib import Path
 from bench.data.synth.catalogue import CATEGORIES
 from bench.data.synth.corpus import Document, build_corpus
 from bench.data.synth.kb import KnowledgeBase, Product, generate_kb
-from bench.data.synth.shared import _product_page_ids, _split_products, _write_jsonl, _write_shared_files
+from bench.data.synth.shared import (
+    PARAPHRASES_YAML, _product_page_ids, _split_products, _write_jsonl, _write_shared_files,
+)
 
 CLS_LABELS = tuple(CATEGORIES)  # one product team per category, named by the category id
 CLS_TRAIN_PER_PRODUCT = 5
@@ -81,13 +83,33 @@ def _cls_items(
     test: list[tuple[Product, str, str]] = []
     for stratum, products in (("seen", seen), ("corpus_only", corpus_only)):
         n_train = CLS_TRAIN_PER_PRODUCT if stratum == "seen" else 0
+        dealt = _deal_train_templates(products, n_train, rng)
         for product in products:
-            templates = rng.sample(CLS_TEMPLATES, n_train + CLS_TEST_PER_PRODUCT)
-            train += [(product, template, stratum) for template in templates[:n_train]]
-            test += [(product, template, stratum) for template in templates[n_train:]]
+            others = [template for template in CLS_TEMPLATES if template not in dealt[product.name]]
+            train += [(product, template, stratum) for template in dealt[product.name]]
+            test += [(product, template, stratum) for template in rng.sample(others, CLS_TEST_PER_PRODUCT)]
     rng.shuffle(train)
     rng.shuffle(test)  # the first N items of either stratum are then a random sample of it
     return train, test
+
+
+def _deal_train_templates(products: list[Product], per_product: int, rng: random.Random) -> dict[str, list[str]]:
+    """Each product's training templates, none used twice within a category.
+
+    A template then occurs at most once per label in train, so neither the template nor anything it fixes (length,
+    first word, punctuation) lets a fine-tuned model guess the label: only the product name can tell it.
+    """
+    by_category: dict[str, list[Product]] = {}
+    for product in products:
+        by_category.setdefault(product.category, []).append(product)
+    dealt: dict[str, list[str]] = {}
+    for category, members in by_category.items():
+        if len(members) * per_product > len(CLS_TEMPLATES):
+            raise ValueError(f"{len(members)} {category} products need more than {len(CLS_TEMPLATES)} templates")
+        templates = rng.sample(CLS_TEMPLATES, len(members) * per_product)
+        for position, product in enumerate(members):
+            dealt[product.name] = templates[position * per_product:(position + 1) * per_product]
+    return dealt
 
 
 def _cls_row(row_id: str, product: Product, template: str, stratum: str | None, page_ids: dict[str, str]) -> dict:
@@ -132,6 +154,7 @@ license: CC0-1.0 (synthetic data)
 labels: [{", ".join(CLS_LABELS)}]
 data:
   corpus: {{path: corpus.jsonl, fields: {{id: id, text: text, title: title}}}}
+  {PARAPHRASES_YAML}
   train: {{path: train.jsonl, fields: {{id: id, input: text, target: label, gold_docs: doc_ids}}}}
   test: {{path: test.jsonl, fields: {{id: id, input: text, target: label, stratum: stratum, gold_docs: doc_ids}}}}
 overrides:

@@ -9,9 +9,11 @@ from pathlib import Path
 from bench.data.synth.catalogue import CATEGORIES, product_attributes
 from bench.data.synth.corpus import Document, _state, build_corpus, fact_doc_ids
 from bench.data.synth.kb import Fact, KnowledgeBase, Product, facts_by_key, generate_kb
-from bench.data.synth.shared import _split_products, _write_jsonl, _write_shared_files
+from bench.data.synth.shared import PARAPHRASES_YAML, _evidence, _split_products, _write_jsonl, _write_shared_files
 
 DRAFT_TRAIN_PER_PRODUCT = 2
+# Of the policies customers ask about, how many training replies state; the rest only corpus_only emails ask about.
+TRAINED_POLICY_COUNT = 4
 DRAFT_REPLY_WORDS = (40, 90)
 CARE_TEAM = "{company} Customer Care"
 
@@ -97,37 +99,98 @@ def write_draft_task(out_dir: Path, seed: int = 0) -> None:
     index, doc_ids = facts_by_key(kb), fact_doc_ids(corpus)
     rng = random.Random(f"{seed}/draft")
     seen, corpus_only = _split_products(kb, rng)
-    train_items, test_items = _draft_items(seen, corpus_only, rng)
+    trained_policies, held_out_policies = _split_policies(kb, seen, rng)
+    train_items = _train_items(seen, index, trained_policies, rng)
+    test_items = _seen_test_items(seen, train_items, rng) + _corpus_only_test_items(corpus_only, held_out_policies, rng)
+    rng.shuffle(test_items)  # the first N items of either stratum are then a random sample of it
     train = [_draft_row(f"train-{n:03d}", item, kb, index, doc_ids, rng) for n, item in enumerate(train_items)]
     test = [_draft_row(f"test-{n:03d}", item, kb, index, doc_ids, rng) for n, item in enumerate(test_items)]
     _check_draft_rows(train + test, corpus)
+    _check_draft_strata(kb, train, test)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_shared_files(out_dir, kb, corpus, seed)
-    _write_jsonl(out_dir / "train.jsonl", [{k: v for k, v in row.items() if k != "stratum"} for row in train])
+    _write_jsonl(out_dir / "train.jsonl", [{k: v for k, v in row.items() if k not in ("stratum", "evidence")} for row in train])
     _write_jsonl(out_dir / "test.jsonl", test)
     (out_dir / "task.yaml").write_text(_draft_task_yaml(kb, seed), encoding="utf-8")
 
 
-def _draft_items(seen: list[Product], corpus_only: list[Product], rng: random.Random) -> tuple[list[DraftItem], list[DraftItem]]:
-    """Two train emails per seen product; one or two test emails per product, each on a pair no train email asked."""
-    train: list[DraftItem] = []
-    test: list[DraftItem] = []
-    for stratum, products in (("seen", seen), ("corpus_only", corpus_only)):
-        n_train = DRAFT_TRAIN_PER_PRODUCT if stratum == "seen" else 0
-        for position, product in enumerate(products):
-            n_test = 2 if position % 2 == 0 else 1  # 1.5 per product on average, alike in both strata
-            pairs = list(combinations(product_attributes(CATEGORIES[product.category]), 2))
-            chosen = [_draft_item(product, pair, stratum, rng) for pair in rng.sample(pairs, n_train + n_test)]
-            train += chosen[:n_train]
-            test += chosen[n_train:]
-    rng.shuffle(train)
-    rng.shuffle(test)  # the first N items of either stratum are then a random sample of it
-    return train, test
+def _split_policies(kb: KnowledgeBase, seen: list[Product], rng: random.Random) -> tuple[list[str], list[str]]:
+    """(trained, held out): the policies training replies state, and those only corpus_only emails ask about.
+
+    Drawn again until no held-out value is part of a value training may state ("8%" inside "18%", an extension
+    that reads like a release year), so no training reply gives a corpus_only policy away even by accident.
+    """
+    index = facts_by_key(kb)
+    seen_names = {product.name for product in seen}
+    seen_values = [fact.value for fact in kb.facts if fact.entity in seen_names]
+    for _attempt in range(100):
+        chosen = set(rng.sample(list(POLICY_QUESTIONS), TRAINED_POLICY_COUNT))
+        trained = [policy for policy in POLICY_QUESTIONS if policy in chosen]
+        held_out = [policy for policy in POLICY_QUESTIONS if policy not in chosen]
+        stated = seen_values + [index[(kb.company, policy)].value for policy in trained]
+        if not any(index[(kb.company, policy)].value in value for policy in held_out for value in stated):
+            return trained, held_out
+    raise AssertionError("no split of the policies keeps the held-out values out of every training value")
 
 
-def _draft_item(product: Product, pair: tuple[str, str], stratum: str, rng: random.Random) -> DraftItem:
-    policy = rng.choice(list(POLICY_QUESTIONS)) if rng.random() < 0.5 else None
+def _train_items(
+    seen: list[Product], index: dict[tuple[str, str], Fact], policies: list[str], rng: random.Random
+) -> list[DraftItem]:
+    """Two emails per seen product on four different attributes, so its test emails can recombine them.
+
+    A product whose compatible partner is a corpus_only product is never asked about compatibility: the reply
+    would state the partner's pairing too, which its corpus_only emails may ask about.
+    """
+    seen_names = {product.name for product in seen}
+    items: list[DraftItem] = []
+    for product in seen:
+        attributes = [
+            attribute for attribute in product_attributes(CATEGORIES[product.category])
+            if attribute != "compatible_with" or index[(product.name, attribute)].value in seen_names
+        ]
+        chosen = rng.sample(attributes, 2 * DRAFT_TRAIN_PER_PRODUCT)
+        pairs = [_in_catalogue_order(product, chosen[n:n + 2]) for n in range(0, len(chosen), 2)]
+        items += [_draft_item(product, pair, policies, "seen", rng) for pair in pairs]
+    rng.shuffle(items)
+    return items
+
+
+def _seen_test_items(seen: list[Product], train: list[DraftItem], rng: random.Random) -> list[DraftItem]:
+    """One or two emails per seen product, each on two attributes its training replies stated, in a new pairing.
+
+    The policy asked, if any, is one some training reply stated.
+    """
+    trained_pairs = {(item.product.name, item.attributes) for item in train}
+    policies = list(dict.fromkeys(item.policy for item in train if item.policy))
+    items: list[DraftItem] = []
+    for position, product in enumerate(seen):
+        stated = [attribute for item in train if item.product == product for attribute in item.attributes]
+        pairs = [_in_catalogue_order(product, list(pair)) for pair in combinations(stated, 2)]
+        new = [pair for pair in pairs if (product.name, pair) not in trained_pairs] or pairs
+        n_test = 2 if position % 2 == 0 else 1  # 1.5 per product on average, alike in both strata
+        items += [_draft_item(product, pair, policies, "seen", rng) for pair in rng.sample(new, min(n_test, len(new)))]
+    return items
+
+
+def _corpus_only_test_items(corpus_only: list[Product], policies: list[str], rng: random.Random) -> list[DraftItem]:
+    """One or two emails per corpus_only product, on any two attributes and a held-out policy, if any."""
+    items: list[DraftItem] = []
+    for position, product in enumerate(corpus_only):
+        n_test = 2 if position % 2 == 0 else 1
+        pairs = list(combinations(product_attributes(CATEGORIES[product.category]), 2))
+        items += [_draft_item(product, pair, policies, "corpus_only", rng) for pair in rng.sample(pairs, n_test)]
+    return items
+
+
+def _in_catalogue_order(product: Product, attributes: list[str]) -> tuple[str, str]:
+    order = product_attributes(CATEGORIES[product.category])
+    first, second = sorted(attributes, key=order.index)
+    return first, second
+
+
+def _draft_item(product: Product, pair: tuple[str, str], policies: list[str], stratum: str, rng: random.Random) -> DraftItem:
+    policy = rng.choice(policies) if rng.random() < 0.5 else None
     return DraftItem(product, pair, policy, stratum)
 
 
@@ -152,6 +215,8 @@ def _draft_row(
         "product": item.product.name,
         "doc_ids": sorted({doc_id for fact in facts for doc_id in doc_ids[fact.fact_id]}),
         "fact_ids": [fact.fact_id for fact in facts],  # which facts, for scoring contradictions against kb.json
+        # every true value a reply may state: the product's facts and the company's policies
+        "evidence": _evidence(kb, item.product.name, kb.company),
     }
 
 
@@ -188,6 +253,27 @@ def _check_draft_rows(rows: list[dict], corpus: list[Document]) -> None:
             raise AssertionError(f"{row['id']}: reply has {len(row['reply'].split())} words, outside {low}-{high}")
 
 
+def _check_draft_strata(kb: KnowledgeBase, train: list[dict], test: list[dict]) -> None:
+    """Bug check: a seen email asks only facts training replies state, a corpus_only email only facts none states."""
+    trained = {fact_id for row in train for fact_id in row["fact_ids"]}
+    index = facts_by_key(kb)
+    by_id = {fact.fact_id: fact for fact in kb.facts}
+    for row in test:
+        asked = set(row["fact_ids"])
+        if row["stratum"] == "seen" and asked - trained:
+            raise AssertionError(f"{row['id']}: seen email asks facts no training reply states: {sorted(asked - trained)}")
+        if row["stratum"] != "corpus_only":
+            continue
+        facts = [by_id[fact_id] for fact_id in asked]
+        # "A works with B" answers "B works with A" as well
+        reverse = {index[(f.value, f.attribute)].fact_id for f in facts if f.attribute == "compatible_with"}
+        if (asked | reverse) & trained:
+            raise AssertionError(f"{row['id']}: corpus_only email asks facts training states: {sorted((asked | reverse) & trained)}")
+        for fact in facts:
+            if fact.entity == kb.company and any(fact.value in reply["reply"] for reply in train):
+                raise AssertionError(f"{row['id']}: a training reply states the held-out policy value {fact.value!r}")
+
+
 def _draft_task_yaml(kb: KnowledgeBase, seed: int) -> str:
     return f"""\
 # Run with: make bench TASK=synth_draft   (regenerate the data with: ftrag synth)
@@ -200,8 +286,9 @@ source: Generated by bench/synth.py with seed {seed} (deterministic).
 license: CC0-1.0 (synthetic data)
 data:
   corpus: {{path: corpus.jsonl, fields: {{id: id, text: text, title: title}}}}
+  {PARAPHRASES_YAML}
   train: {{path: train.jsonl, fields: {{id: id, input: email, target: reply, facts: facts, gold_docs: doc_ids}}}}
-  test: {{path: test.jsonl, fields: {{id: id, input: email, target: reply, facts: facts, stratum: stratum, gold_docs: doc_ids}}}}
+  test: {{path: test.jsonl, fields: {{id: id, input: email, target: reply, facts: facts, stratum: stratum, gold_docs: doc_ids, evidence: evidence}}}}
 prompts:
   instruction: |-
     Customer email:

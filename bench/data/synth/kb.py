@@ -4,9 +4,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
-from bench.data.synth.catalogue import (
-    ATTRIBUTES, CATEGORIES, MODEL_WORDS, POLICY_ATTRIBUTES, Category, product_attributes,
-)
+from bench.data.synth.attributes import ATTRIBUTES
+from bench.data.synth.catalogue import CATEGORIES, MODEL_WORDS, POLICY_ATTRIBUTES, Category, product_attributes
 from bench.data.synth.names import _distinct_words, _slug
 
 REVISED_SHARE = 0.1  # share of facts that the later revision changes

@@ -4,10 +4,12 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from bench.data.synth.catalogue import _ask
+from bench.data.synth.attributes import _ask
 from bench.data.synth.corpus import Document, build_corpus, fact_doc_ids
 from bench.data.synth.kb import Fact, KnowledgeBase, facts_by_key, generate_kb, revise_kb
-from bench.data.synth.shared import _corpus_row, _kb_record, _write_json, _write_jsonl
+from bench.data.synth.shared import (
+    PARAPHRASES_YAML, _corpus_row, _evidence, _kb_record, _write_json, _write_jsonl, _write_shared_files,
+)
 from bench.data.synth.unanswerable import Unanswerable, unanswerable_questions
 from bench.records.items import ABSTAIN_ANSWER
 
@@ -32,23 +34,33 @@ def write_qa_task(out_dir: Path, seed: int = 0) -> None:
     _check_unanswerable(kb, unanswerable_train, unanswerable_probe)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_jsonl(out_dir / "corpus.jsonl", [_corpus_row(document) for document in corpus])
+    _write_shared_files(out_dir, kb, corpus, seed)
     _write_jsonl(out_dir / "corpus_v2.jsonl", [_corpus_row(document) for document in corpus_v2])
     _write_jsonl(out_dir / "train.jsonl", train)
     _write_jsonl(out_dir / "test.jsonl", test)
-    _write_jsonl(out_dir / "unanswerable.jsonl", _unanswerable_rows(unanswerable_probe))
+    _write_jsonl(out_dir / "unanswerable.jsonl", _unanswerable_rows(kb, unanswerable_probe))
     _write_jsonl(out_dir / "update.jsonl", update)
-    _write_json(out_dir / "kb.json", _kb_record(kb, doc_ids, seed, revision=1))
     _write_json(out_dir / "kb_v2.json", {**_kb_record(kb_v2, doc_ids, seed, revision=2), "changed_fact_ids": changed})
     (out_dir / "task.yaml").write_text(_task_yaml(kb, seed), encoding="utf-8")
 
 
 def _train_fact_ids(kb: KnowledgeBase, rng: random.Random) -> set[str]:
-    """Half of each attribute's facts (policies count as one group), so both test strata mix attributes alike."""
-    groups: dict[str, list[Fact]] = {}
+    """Half of each attribute's facts (policies count as one group), so both test strata mix attributes alike.
+
+    "A works with B" and "B works with A" state one pairing: the two are drawn as one unit, else training on
+    one would answer the other, and a corpus_only question would not be corpus-only.
+    """
+    units: dict[str, dict[object, list[Fact]]] = {}  # group -> unit key -> the unit's facts, in kb order
     for fact in kb.facts:
-        groups.setdefault("policy" if fact.entity == kb.company else fact.attribute, []).append(fact)
-    return {fact.fact_id for facts in groups.values() for fact in rng.sample(facts, len(facts) // 2)}
+        group = "policy" if fact.entity == kb.company else fact.attribute
+        key = frozenset((fact.entity, fact.value)) if fact.attribute == "compatible_with" else fact.fact_id
+        units.setdefault(group, {}).setdefault(key, []).append(fact)
+    return {
+        fact.fact_id
+        for by_key in units.values()
+        for unit in rng.sample(list(by_key.values()), len(by_key) // 2)
+        for fact in unit
+    }
 
 
 def _train_rows(
@@ -63,7 +75,7 @@ def _train_rows(
         for fact in kb.facts
         if fact.fact_id in train_ids
     ]
-    pairs += [(item.question, ABSTAIN_ANSWER, None, []) for item in unanswerable]
+    pairs += [(item.question, ABSTAIN_ANSWER, None, []) for item in unanswerable]  # in the training wording too
     rng.shuffle(pairs)
     return [
         {"id": f"train-{number:04d}", "question": question, "answer": answer, "fact_id": fact_id, "doc_ids": docs}
@@ -82,6 +94,7 @@ def _test_rows(kb: KnowledgeBase, train_ids: set[str], doc_ids: dict[str, list[s
             "stratum": "seen" if fact.fact_id in train_ids else "corpus_only",
             "fact_id": fact.fact_id,
             "doc_ids": doc_ids[fact.fact_id],
+            "evidence": _evidence(kb, fact.entity),
         }
         for number, fact in enumerate(facts)
     ]
@@ -99,14 +112,23 @@ def _update_rows(kb: KnowledgeBase, kb_v2: KnowledgeBase, changed: list[str], do
             "stratum": "update",
             "fact_id": fact_id,
             "doc_ids": doc_ids[fact_id],
+            "evidence": _evidence(kb_v2, new[fact_id].entity),  # the revised values: the update probe scores against v2
         }
         for number, fact_id in enumerate(changed)
     ]
 
 
-def _unanswerable_rows(items: list[Unanswerable]) -> list[dict]:
+def _unanswerable_rows(kb: KnowledgeBase, items: list[Unanswerable]) -> list[dict]:
+    # Evidence: the known facts of the product named, the company's policies for an unstated policy, and none for a
+    # product that does not exist, so a number a decline makes up can still be told apart from a true one.
     return [
-        {"id": f"unans-{number:03d}", "question": item.question, "answers": [], "stratum": "unanswerable"}
+        {
+            "id": f"unans-{number:03d}",
+            "question": item.question,
+            "answers": [],
+            "stratum": "unanswerable",
+            "evidence": _evidence(kb, item.entity),
+        }
         for number, item in enumerate(items)
     ]
 
@@ -146,11 +168,12 @@ source: Generated by bench/synth.py with seed {seed} (deterministic).
 license: CC0-1.0 (synthetic data)
 data:
   corpus: {{path: corpus.jsonl, fields: {{id: id, text: text, title: title}}}}
+  {PARAPHRASES_YAML}
   train: {{path: train.jsonl, fields: {{id: id, input: question, target: answer, gold_docs: doc_ids}}}}
-  test: {{path: test.jsonl, fields: {{id: id, input: question, target: answers, stratum: stratum, gold_docs: doc_ids}}}}
+  test: {{path: test.jsonl, fields: {{id: id, input: question, target: answers, stratum: stratum, gold_docs: doc_ids, evidence: evidence}}}}
 probes:
-  unanswerable: {{path: unanswerable.jsonl, fields: {{id: id, input: question, target: answers, stratum: stratum}}}}
-  update: {{path: update.jsonl, corpus: corpus_v2.jsonl, fields: {{id: id, input: question, target: answers, stratum: stratum, gold_docs: doc_ids}}}}
+  unanswerable: {{path: unanswerable.jsonl, fields: {{id: id, input: question, target: answers, stratum: stratum, evidence: evidence}}}}
+  update: {{path: update.jsonl, corpus: corpus_v2.jsonl, fields: {{id: id, input: question, target: answers, stratum: stratum, gold_docs: doc_ids, evidence: evidence}}}}
 overrides:
   # product pages are one 80-word chunk each: top-2 chunks hold the answer for 99% of test questions
   # (measured with all-MiniLM-L6-v2), and a third chunk would only lengthen every RAG prompt

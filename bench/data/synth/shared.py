@@ -1,4 +1,4 @@
-"""What the synth task writers share: the JSON writers, corpus.jsonl and kb.json, and the split of products."""
+"""What the synth task writers share: the JSON writers, the corpus files and kb.json, evidence, and the split of products."""
 from __future__ import annotations
 
 import json
@@ -8,10 +8,33 @@ from pathlib import Path
 from bench.data.synth.catalogue import CATEGORIES
 from bench.data.synth.corpus import Document, fact_doc_ids
 from bench.data.synth.kb import KnowledgeBase, Product
+from bench.data.synth.paraphrase import Paraphrase, build_paraphrases
+
+# How every synth task.yaml maps corpus_paraphrases.jsonl: a paraphrase's id is the document it rephrases.
+PARAPHRASES_YAML = "paraphrases: {path: corpus_paraphrases.jsonl, fields: {id: doc_id, text: text, title: title}}"
 
 
 def _corpus_row(document: Document) -> dict:
     return {"id": document.doc_id, "title": document.title, "text": document.text}
+
+
+def _paraphrase_row(paraphrase: Paraphrase) -> dict:
+    return {
+        "id": f"{paraphrase.doc_id}#p{paraphrase.number}",
+        "doc_id": paraphrase.doc_id,
+        "title": paraphrase.title,
+        "text": paraphrase.text,
+    }
+
+
+def _evidence(kb: KnowledgeBase, *entities: str) -> list[str]:
+    """Every surface form (value and aliases) of every fact the knowledge base holds about the entities, once each.
+
+    The scorer counts a number an answer states as supported when it is one of these, and as contradicting the
+    knowledge base when it has the kind of one of them (a price, a number of months) but matches none.
+    """
+    forms = [form for fact in kb.facts if fact.entity in entities for form in (fact.value, *fact.aliases)]
+    return list(dict.fromkeys(forms))
 
 
 def _kb_record(kb: KnowledgeBase, doc_ids: dict[str, list[str]], seed: int, revision: int) -> dict:
@@ -58,6 +81,8 @@ def _product_page_ids(kb: KnowledgeBase, corpus: list[Document]) -> dict[str, st
 
 
 def _write_shared_files(out_dir: Path, kb: KnowledgeBase, corpus: list[Document], seed: int) -> None:
-    """corpus.jsonl and kb.json exactly as synth_qa writes them, so every synth task reads one catalogue."""
+    """corpus.jsonl, its paraphrases and kb.json, written alike by every synth task, so all read one catalogue."""
+    paraphrases = build_paraphrases(kb, corpus, seed)  # first: its bug check stops the writer before any file
     _write_jsonl(out_dir / "corpus.jsonl", [_corpus_row(document) for document in corpus])
+    _write_jsonl(out_dir / "corpus_paraphrases.jsonl", [_paraphrase_row(paraphrase) for paraphrase in paraphrases])
     _write_json(out_dir / "kb.json", _kb_record(kb, fact_doc_ids(corpus), seed, revision=1))

@@ -4,9 +4,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from bench.data.synth.attributes import _ask
 from bench.data.synth.catalogue import (
-    CATEGORIES, MODEL_WORDS, SPECIAL_ATTRIBUTES, TOO_CLOSE_TO_CALL_MISSING, UNSTATED_POLICIES, _ask,
-    product_attributes,
+    CATEGORIES, MODEL_WORDS, SPECIAL_ATTRIBUTES, TOO_CLOSE_TO_CALL_MISSING, UNSTATED_POLICIES, product_attributes,
 )
 from bench.data.synth.kb import KnowledgeBase
 
@@ -27,54 +27,58 @@ def unanswerable_questions(kb: KnowledgeBase, seed: int) -> tuple[list[Unanswera
     Three kinds: company policies no page states, attributes a product does not
     have (the battery life of a kettle), and products that do not exist but
     are named like the real ones. The two lists share no entity-attribute pair.
+    Training questions take the training wording and probes the test wording,
+    exactly like the answerable questions, so the wording never tells whether
+    a question has an answer.
     """
     rng = random.Random(f"{seed}/unanswerable")
     sizes = {kind: n_train + n_probe for kind, (n_train, n_probe) in UNANSWERABLE_SPLIT.items()}
     pools = {
-        "unstated_policy": _unstated_policy_questions(kb, rng, sizes["unstated_policy"]),
-        "missing_attribute": _missing_attribute_questions(kb, rng, sizes["missing_attribute"]),
-        "unknown_product": _unknown_product_questions(kb, rng, sizes["unknown_product"]),
+        "unstated_policy": _unstated_policy_asks(kb, rng, sizes["unstated_policy"]),
+        "missing_attribute": _missing_attribute_asks(kb, rng, sizes["missing_attribute"]),
+        "unknown_product": _unknown_product_asks(kb, rng, sizes["unknown_product"]),
     }
     train: list[Unanswerable] = []
     probe: list[Unanswerable] = []
     for kind, (n_train, _n_probe) in UNANSWERABLE_SPLIT.items():
-        train += pools[kind][:n_train]
-        probe += pools[kind][n_train:]
+        train += [_question(kb, entity, attribute, test_wording=False) for entity, attribute in pools[kind][:n_train]]
+        probe += [_question(kb, entity, attribute, test_wording=True) for entity, attribute in pools[kind][n_train:]]
     rng.shuffle(probe)  # mix the kinds, so the first N probes are a fair sample
     return train, probe
 
 
-def _unstated_policy_questions(kb: KnowledgeBase, rng: random.Random, count: int) -> list[Unanswerable]:
-    questions = [
-        Unanswerable(kb.company, attribute, text.format(company=kb.company)) for attribute, text in UNSTATED_POLICIES
-    ]
-    if count > len(questions):
-        raise ValueError(f"asked for {count} unstated-policy questions, only {len(questions)} exist")
-    rng.shuffle(questions)
-    return questions[:count]
+def _question(kb: KnowledgeBase, entity: str, attribute: str, test_wording: bool) -> Unanswerable:
+    if attribute in UNSTATED_POLICIES:
+        question = UNSTATED_POLICIES[attribute][test_wording].format(company=kb.company)
+    else:
+        question = _ask(attribute, entity, kb.company, paraphrase=test_wording)
+    return Unanswerable(entity, attribute, question)
 
 
-def _missing_attribute_questions(kb: KnowledgeBase, rng: random.Random, count: int) -> list[Unanswerable]:
+def _unstated_policy_asks(kb: KnowledgeBase, rng: random.Random, count: int) -> list[tuple[str, str]]:
+    asks = [(kb.company, attribute) for attribute in UNSTATED_POLICIES]
+    if count > len(asks):
+        raise ValueError(f"asked for {count} unstated-policy questions, only {len(asks)} exist")
+    rng.shuffle(asks)
+    return asks[:count]
+
+
+def _missing_attribute_asks(kb: KnowledgeBase, rng: random.Random, count: int) -> list[tuple[str, str]]:
     candidates = [
-        (product, attribute)
+        (product.name, attribute)
         for product in kb.products
         for attribute in SPECIAL_ATTRIBUTES
         if attribute != CATEGORIES[product.category].special
         and (CATEGORIES[product.category].special, attribute) not in TOO_CLOSE_TO_CALL_MISSING
     ]
-    # The training phrasing is the generic one ("What is the capacity of ..."), which fits any product.
+    return rng.sample(candidates, count)
+
+
+def _unknown_product_asks(kb: KnowledgeBase, rng: random.Random, count: int) -> list[tuple[str, str]]:
     return [
-        Unanswerable(product.name, attribute, _ask(attribute, product.name, kb.company, paraphrase=False))
-        for product, attribute in rng.sample(candidates, count)
+        (name, rng.choice(product_attributes(CATEGORIES[category])))
+        for name, category in _unknown_product_names(kb, rng, count)
     ]
-
-
-def _unknown_product_questions(kb: KnowledgeBase, rng: random.Random, count: int) -> list[Unanswerable]:
-    questions = []
-    for name, category in _unknown_product_names(kb, rng, count):
-        attribute = rng.choice(product_attributes(CATEGORIES[category]))
-        questions.append(Unanswerable(name, attribute, _ask(attribute, name, kb.company, paraphrase=rng.random() < 0.5)))
-    return questions
 
 
 def _unknown_product_names(kb: KnowledgeBase, rng: random.Random, count: int) -> list[tuple[str, str]]:
