@@ -38,12 +38,12 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
-def scored(item, output: str, family: str = "qa", labels=None, corpus_docs=(), retrieved=(), logprobs=None, support=None):
+def scored(item, output: str, family: str = "qa", labels=None, corpus_docs=(), retrieved=(), logprobs=None, support=None,
+           evidence_field: bool = False):
     """One item as an arm answered it, as the score stage sees it (a Scored view over a Prediction)."""
-    from bench.eval.facts import CorpusText
     from bench.eval.metrics import Scored
     from bench.records.predictions import Prediction
 
     prediction = Prediction(id=item.id, input=item.input, prompt_hash="0", retrieved=list(retrieved), output=output,
                             choice_logprobs=logprobs, prompt_tokens=10, output_tokens=2, seconds=0.1)
-    return Scored(item, prediction, family, labels, CorpusText(list(corpus_docs)), support)
+    return Scored(item, prediction, family, labels, {d.id: d for d in corpus_docs}, evidence_field, support)

@@ -4,7 +4,8 @@ import pytest
 
 from bench.arms.sources import ExampleIndex, Sources, build_prompts, examples_as_docs, fewshot_examples
 from bench.records.arms import ARMS
-from bench.training.pairs import ft_pairs, raft_context, raft_pairs
+from bench.records.config import FinetuneConfig
+from bench.training.pairs import ft_plan, raft_context, raft_pairs, raft_plan, split_validation
 from bench.records.config import RetrievalConfig
 from bench.models.loading import load_tokenizer
 from bench.models.presets import resolve_embedder
@@ -50,10 +51,27 @@ def test_rag_arm_uses_only_retrieved_corpus_chunks(sources):
 
 
 def test_ft_training_pairs_are_the_closed_book_prompts_plus_corpus_text(sources):
-    pairs = ft_pairs(TRAIN, DOCS, sources, epochs=2, corpus_epochs=1)
-    assert len(pairs) == 2 * 2 + 3
-    assert [p.target for p in pairs[:2]] == ["$12", "I don't know"]  # no answer: the model learns to decline
-    assert pairs[-1].prompt == "" and pairs[-1].target == "Ride 5\nThe Ride 5 e-bike weighs 21 kg."
+    plan = ft_plan(TRAIN, TRAIN[:1], DOCS, sources, epochs=2, corpus_epochs=1)
+    assert [len(epoch) for epoch in plan.epochs] == [2 + 3, 2]  # the corpus in the first epoch only
+    assert [p.target for p in plan.epochs[1]] == ["$12", "I don't know"]  # no answer: the model learns to decline
+    assert plan.epochs[0][-1].prompt == "" and plan.epochs[0][-1].target == "Ride 5\nThe Ride 5 e-bike weighs 21 kg."
+    assert plan.validation == plan.epochs[1][:1]  # held-out pairs look like the training pairs
+
+
+def test_raft_plan_draws_fresh_contexts_each_epoch_and_keeps_the_gold_chunk_for_validation(sources):
+    sources.k = 2
+    plan = raft_plan(TRAIN, TRAIN[:1], sources, gold_fraction=0.5, epochs=3, seed=0)
+    assert [len(epoch) for epoch in plan.epochs] == [2, 2, 2] and len(plan.validation) == 1
+    assert "The Lumo 2 lamp costs $12." in plan.validation[0].prompt
+
+
+def test_a_validation_slice_is_held_out_of_training_unless_the_task_gives_one():
+    train = [Example(f"t{i}", f"q{i}", (f"a{i}",)) for i in range(40)]
+    kept, held = split_validation(train, [], FinetuneConfig(), seed=0)
+    assert len(held) == 4 and len(kept) == 36 and not {ex.id for ex in held} & {ex.id for ex in kept}
+    given = [Example("v", "qv", ("av",))]
+    assert split_validation(train, given, FinetuneConfig(), seed=0) == (train, given)
+    assert split_validation(train, [], FinetuneConfig(early_stopping=False), seed=0) == (train, [])
 
 
 def test_raft_context_holds_the_gold_chunk_among_distractors_or_distractors_alone():

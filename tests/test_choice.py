@@ -38,6 +38,7 @@ def test_choose_picks_a_label_of_the_set_with_probabilities_that_sum_to_one(mode
         assert result.label in CHOICES and sum(result.probs) == pytest.approx(1.0, abs=1e-5)
         assert result.label == CHOICES[max(range(len(CHOICES)), key=lambda i: result.probs[i])]
         assert result.prompt_tokens > 0 and result.seconds > 0
+        assert result.choice_tokens == len(ChoiceTree(choice_token_ids(tokenizer, CHOICES)).prefixes) > 0  # counted in the FLOPs
 
 
 def test_plain_prompts_score_choices_after_a_space(model_and_tokenizer):

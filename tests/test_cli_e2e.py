@@ -12,7 +12,8 @@ from bench.cli import main
 from bench.eval.metrics import METRICS
 
 FAST = ["--limit", "2", "finetune.epochs=1", "finetune.corpus_epochs=1", "finetune.raft_epochs=1", "generation.max_new_tokens=4"]
-ARMS = ["base", "fewshot", "rag", "ft", "ft_rag"]
+ARMS = ["base", "fewshot", "rag", "ft", "ft_plain", "ft_rag"]  # ft_plain: the synthetic tasks ship paraphrases
+FINE_TUNED = ["ft", "ft_plain", "ft_rag"]
 
 
 def run_dir(tmp_path: Path) -> Path:
@@ -37,8 +38,11 @@ def test_run_answers_every_item_with_every_arm_and_writes_the_report(finished_ru
         records = lines(finished_run / "predictions" / f"{arm}.jsonl")
         assert len(records) == 6 and len({r["id"] for r in records}) == 6
         assert set(records[0]) == {"id", "input", "prompt_hash", "retrieved", "examples", "output", "choice_logprobs",
-                                   "prompt_tokens", "output_tokens", "seconds", "peak_memory_mb"}  # what the arm produced, no scores
+                                   "prompt_tokens", "output_tokens", "seconds", "retrieval_seconds", "peak_memory_mb"}  # no scores
         assert bool(records[0]["retrieved"]) == (arm in ("rag", "ft_rag"))
+        # retrieval (query embedding and search) is timed with the query it serves
+        assert (min(r["retrieval_seconds"] for r in records) > 0) == (arm in ("rag", "ft_rag"))
+        assert all(r["seconds"] >= r["retrieval_seconds"] for r in records)
     assert scores["arms"]["ft"]["cost"]["train"]["tokens"] > 0 and scores["arms"]["base"]["cost"]["train"] is None
     assert scores["arms"]["rag"]["retrieval"]["k"] == 2  # the task's override
     assert scores["break_even"]["arms"] == ["ft", "rag"]
@@ -51,7 +55,7 @@ def test_second_run_reuses_everything(finished_run, tiny_model_dir, caplog):
     with caplog.at_level("INFO"):
         assert main(["run", "synth_qa", "--model", str(tiny_model_dir), *FAST]) == 0
     assert {p.name: p.read_text() for p in (finished_run / "predictions").glob("*.jsonl")} == before
-    assert sum("predictions cached" in r.message for r in caplog.records) == len(ARMS)
+    assert sum("predictions cached" in r.message for r in caplog.records) == len(ARMS) + len(FINE_TUNED)  # and the fit checks
     scores = json.loads((finished_run / "scores.json").read_text())
     assert scores["arms"]["ft"]["cost"]["train"]["cached"] is True
     # the memory answering needed is stored with the predictions, not re-measured by the cached run
@@ -72,13 +76,13 @@ def test_a_killed_run_continues_where_it_stopped(finished_run, tiny_model_dir):
 
 def test_a_metric_change_is_rescored_from_stored_predictions_without_answering_again(finished_run, monkeypatch):
     before = {p.name: p.read_bytes() for p in (finished_run / "predictions").glob("*.jsonl")}
-    changed = replace(METRICS["contains"], value=lambda s: 1.0 if s.item.answerable else None, definition="Changed for the test.")
-    monkeypatch.setitem(METRICS, "contains", changed)
+    changed = replace(METRICS["f1"], value=lambda s: 1.0 if s.item.answerable else None, definition="Changed for the test.")
+    monkeypatch.setitem(METRICS, "f1", changed)
     monkeypatch.setattr(bench.arms.answer, "answer_arm", lambda *args: pytest.fail("scoring answered again"))
     assert main(["score", "synth_qa"]) == 0
     scores = json.loads((finished_run / "scores.json").read_text())
-    assert all(scores["arms"][arm]["accuracy"]["contains"]["mean"] == 1.0 for arm in ARMS)
-    assert scores["definitions"]["contains"]["definition"] == "Changed for the test."
+    assert all(scores["arms"][arm]["accuracy"]["f1"]["mean"] == 1.0 for arm in ARMS)
+    assert scores["definitions"]["f1"]["definition"] == "Changed for the test."
     assert "Changed for the test." in (finished_run / "report.md").read_text()
     assert {p.name: p.read_bytes() for p in (finished_run / "predictions").glob("*.jsonl")} == before
 

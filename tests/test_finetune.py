@@ -3,9 +3,13 @@ import json
 import torch
 import torch.nn.functional as F
 
+import pytest
+
+from bench.models.choice import choice_token_ids
+from bench.models.loading import format_prompt, load_tokenizer
 from bench.records.config import FinetuneConfig
-from bench.training.finetune import TrainPair, answer_loss, collate, encode_pair, train_cached
-from bench.models.loading import load_tokenizer
+from bench.records.errors import UserError
+from bench.training.finetune import TrainPair, TrainPlan, answer_loss, collate, encode_pair, train_cached
 
 
 def test_collate_left_pads_and_aligns_labels_with_the_targets():
@@ -21,6 +25,27 @@ def test_encode_pair_keeps_the_target_when_the_prompt_is_cut(tiny_model_dir):
     ids, n_target = encode_pair(tokenizer, TrainPair("word " * 100, "$249"), max_length=20)
     target = tokenizer.encode("$249", add_special_tokens=False) + [tokenizer.eos_token_id]
     assert len(ids) == 20 and n_target == len(target) and ids[-n_target:] == target
+
+
+@pytest.mark.parametrize("chat_template", ["auto", "off"])
+def test_training_targets_are_the_tokens_the_label_choice_scores(tiny_model_dir, chat_template):
+    """With a chat template the answer opens the assistant turn; without one it follows "Answer:" after a space."""
+    tokenizer = load_tokenizer(str(tiny_model_dir), chat_template)
+    prompt = format_prompt(tokenizer, "Message: my card has not arrived\nCategory?")
+    assert prompt.endswith("Answer:") == (chat_template == "off")
+    labels = ["card_arrival", "card_delivery_estimate", "lost_or_stolen_card"]
+    for label, scored in zip(labels, choice_token_ids(tokenizer, labels)):
+        ids, n_target = encode_pair(tokenizer, TrainPair(prompt, label), max_length=256)
+        assert ids[-n_target:-1] == scored and ids[-1] == tokenizer.eos_token_id
+    prompt_ids = tokenizer.encode(prompt, add_special_tokens=chat_template == "off")
+    assert ids[: len(prompt_ids)] == prompt_ids  # the prompt is tokenized as inference tokenizes it
+
+
+def test_a_chat_template_cannot_be_required_of_a_model_without_one(tiny_model_dir, tmp_path):
+    tokenizer = load_tokenizer(str(tiny_model_dir), "off")
+    tokenizer.save_pretrained(tmp_path)
+    with pytest.raises(UserError, match="has no chat template"):
+        load_tokenizer(str(tmp_path), "on")
 
 
 def test_answer_only_loss_equals_the_loss_over_full_logits(tiny_model_dir):
@@ -39,23 +64,40 @@ def test_answer_only_loss_equals_the_loss_over_full_logits(tiny_model_dir):
 
 
 PAIRS = [TrainPair(f"Question: price of lamp {i}?", f"${10 + i}") for i in range(8)] * 20
+PLAN = TrainPlan([PAIRS], [])
 
 
 def test_lora_training_lowers_the_loss_and_a_second_call_reuses_the_adapter(tiny_model_dir):
     tokenizer = load_tokenizer(str(tiny_model_dir))
     cfg = FinetuneConfig(batch_size=8, learning_rate=2e-2)
-    folder, stats = train_cached(str(tiny_model_dir), tokenizer, PAIRS, cfg, 1, 0, "cpu")
+    folder, stats = train_cached(str(tiny_model_dir), tokenizer, PLAN, cfg, 0, "cpu")
     assert stats.last_loss < stats.first_loss - 0.2  # a random 32-wide model moves slowly through rank-16 adapters
     assert stats.sequences == 160 and stats.steps == 20 and stats.tokens > 0 and not stats.cached
     assert json.loads((folder / "adapter_config.json").read_text())["r"] == 16
-    again, cached = train_cached(str(tiny_model_dir), tokenizer, PAIRS, cfg, 1, 0, "cpu")
+    again, cached = train_cached(str(tiny_model_dir), tokenizer, PLAN, cfg, 0, "cpu")
     assert again == folder and cached.cached and cached.seconds == stats.seconds
 
 
 def test_full_fine_tuning_learns_the_answers_and_saves_a_whole_model(tiny_model_dir):
     tokenizer = load_tokenizer(str(tiny_model_dir))
     cfg = FinetuneConfig(method="full", batch_size=8, learning_rate=1e-2)
-    folder, stats = train_cached(str(tiny_model_dir), tokenizer, PAIRS, cfg, 1, 0, "cpu")
+    folder, stats = train_cached(str(tiny_model_dir), tokenizer, PLAN, cfg, 0, "cpu")
     assert stats.last_loss < 0.6 * stats.first_loss
     assert (folder / "config.json").exists() and not (folder / "adapter_config.json").exists()
     assert stats.method == "full" and stats.trainable_params == stats.flops / (6 * stats.tokens)
+
+
+def test_training_stops_when_the_held_out_loss_stops_improving_and_keeps_the_best_epoch(tiny_model_dir):
+    """Learning a fact's answer cannot help a held-out pair with an unrelated answer: its loss rises after a while."""
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    epoch = [TrainPair(f"Question: price of lamp {i}?", f"${10 + i}") for i in range(8)] * 4
+    held_out = [TrainPair("Question: colour of the sky?", "blue")]
+    cfg = FinetuneConfig(batch_size=8, learning_rate=5e-2, patience=1)
+    _, stats = train_cached(str(tiny_model_dir), tokenizer, TrainPlan([epoch] * 8, held_out), cfg, 0, "cpu")
+    assert stats.epochs_planned == 8 and stats.epochs_run < 8 and stats.validation_pairs == 1
+    assert len(stats.validation_losses) == stats.epochs_run and stats.best_epoch == stats.epochs_run - cfg.patience
+    assert min(stats.validation_losses) == stats.validation_losses[stats.best_epoch - 1]
+    assert stats.losses and len(stats.losses) <= 200
+    _, kept_all = train_cached(str(tiny_model_dir), tokenizer, TrainPlan([epoch] * 8, held_out),
+                               cfg.model_copy(update={"early_stopping": False}), 0, "cpu")
+    assert kept_all.epochs_run == 8 == kept_all.best_epoch and len(kept_all.validation_losses) == 8  # the curve, no stopping

@@ -5,7 +5,7 @@ import pytest
 
 from bench.eval.metrics import METRICS, metric_family
 from bench.eval.scoring import comparisons, majority_baseline
-from bench.records.items import Example
+from bench.records.items import Doc, Example
 from tests.conftest import scored
 
 
@@ -45,9 +45,27 @@ def test_drafting_scores_listed_facts_or_derives_them_from_the_reference():
 def test_qa_unanswerable_items_score_declining_only_and_retrieval_scores_recall():
     unanswerable = values(scored(Example("1", "q", (), "unanswerable"), "I don't know", retrieved=["d1#0"]))
     answered = values(scored(Example("2", "q", ("$79",), gold_docs=("d1",)), "$79", retrieved=["d1#0", "d2#0"]))
-    assert unanswerable == {"abstain_on_unanswerable": 1.0, "answered_unanswerable": 0.0}
-    assert answered == {"em": 1.0, "f1": 1.0, "contains": 1.0, "wrongly_declined": 0.0, "contradicted": 0.0, "recall_at_k": 1.0}
+    assert unanswerable == {"abstain_on_unanswerable": 1.0, "answered_unanswerable": 0.0, "empty": 0.0}
+    assert answered == {"correct": 1.0, "em": 1.0, "f1": 1.0, "wrongly_declined": 0.0, "empty": 0.0, "contradicted": 0.0, "recall_at_k": 1.0}
     assert math.isnan(values(scored(Example("3", "e", ("no facts here",)), "x", "drafting"))["fact_recall"])
+
+
+def test_an_empty_output_is_neither_a_decline_nor_an_answer_but_its_own_rate():
+    found = values(scored(Example("1", "q", (), "unanswerable"), "  "))
+    assert found == {"abstain_on_unanswerable": 0.0, "answered_unanswerable": 0.0, "empty": 1.0}
+
+
+def test_unsupported_facts_use_the_items_evidence_then_its_gold_documents_then_what_was_retrieved():
+    docs = [Doc("a", "Netin Neo 5", "The Netin Neo 5 costs $529."), Doc("b", "Kulker Solo 6", "The Kulker Solo 6 costs $139.")]
+    question = "What does the Netin Neo 5 cost?"
+    copied = "The Netin Neo 5 costs $139."
+    by_gold = scored(Example("1", question, ("$529",), gold_docs=("a",)), copied, corpus_docs=docs, retrieved=["b#0"])
+    by_retrieval = scored(Example("1", question, ("$529",)), copied, corpus_docs=docs, retrieved=["b#0"])
+    by_kb = scored(Example("1", question, ("$529",), gold_docs=("b",), evidence=("$529", "36 months")), copied, corpus_docs=docs,
+                   evidence_field=True)
+    assert METRICS["unsupported_units"].value(by_gold) == (1, 1) and METRICS["unsupported_units"].value(by_kb) == (1, 1)
+    assert METRICS["unsupported_units"].value(by_retrieval) == (1, 0)  # the chunks it was given do say $139
+    assert METRICS["unsupported_units"].value(scored(Example("1", question, ("$529",)), copied)) is None  # no evidence at all
 
 
 def test_retrieved_chunks_name_their_documents_even_when_document_ids_hold_a_hash():
@@ -59,9 +77,9 @@ def test_comparisons_list_each_stratum_once_even_when_the_only_stratum_is_named_
     cfg = SimpleNamespace(bootstrap_resamples=200, seed=0)
     by_arm = {arm: [scored(Example(str(i), "q", ("yes",)), "yes" if (i + shift) % 2 else "no") for i in range(10)]
               for arm, shift in [("rag", 0), ("ft", 1)]}
-    assert [row.stratum for row in comparisons(by_arm, METRICS["em"], cfg)] == ["all"]
-    two_strata = {arm: [scored(Example(s.item.id, "q", ("yes",), "seen" if int(s.item.id) < 5 else "unseen"), s.output)
-                        for s in rows] for arm, rows in by_arm.items()}
+    assert [row.stratum for row in comparisons({arm: [run] for arm, run in by_arm.items()}, METRICS["em"], cfg)] == ["all"]
+    two_strata = {arm: [[scored(Example(s.item.id, "q", ("yes",), "seen" if int(s.item.id) < 5 else "unseen"), s.output)
+                         for s in rows]] for arm, rows in by_arm.items()}
     assert [row.stratum for row in comparisons(two_strata, METRICS["em"], cfg)] == ["all", "seen", "unseen"]
 
 
@@ -70,3 +88,24 @@ def test_majority_baseline_is_the_share_of_the_most_frequent_gold_label():
     found = majority_baseline(items)
     assert (found.label, found.accuracy, found.items) == ("yes", 0.6, 5)
     assert majority_baseline([Example("u", "q", ())]) is None
+
+
+def test_cached_training_and_index_seconds_are_priced_on_the_device_that_measured_them():
+    from bench.eval.cost import cost_block
+    from bench.records.config import RunConfig
+    from bench.records.manifest import Adapter, Environment, IndexStats, RunManifest, TrainStats
+    from bench.records.predictions import Prediction
+
+    train = TrainStats(method="lora", sequences=10, steps=2, tokens=100, seconds=3600.0, flops=1.0, trainable_params=1,
+                       first_loss=1.0, last_loss=0.5, peak_rss_mb=1.0, device="cuda", cached=True)
+    run = RunManifest(task="t", task_folder="/t", data_hash="h", config=RunConfig(task="t"), generator_path="/m", device="cpu",
+                      n_params=1000, index=IndexStats(chunks=1, build_seconds=3600.0, size_bytes=1, cached=True, device="cuda"),
+                      adapters=[Adapter(weights="ft_rag", seed=0, path="/a", stats=train)],
+                      environment=Environment(python="3", machine="m", cuda=None, packages={}))
+    answers = [Prediction(id="1", input="q", prompt_hash="0", output="a", prompt_tokens=90, output_tokens=10, seconds=0.5,
+                          retrieval_seconds=0.1)]
+    cost = cost_block(run, "ft_rag", answers)
+    prices = run.config.prices
+    assert cost.one_off_usd == pytest.approx(2 * prices.gpu_hour_usd)  # an hour of training and an hour of indexing, on a GPU
+    assert cost.usd_per_1k_queries == pytest.approx(0.5 * 1000 / 3600 * prices.cpu_hour_usd)  # queries answered here, on a CPU
+    assert cost.query_flops == 2 * 1000 * (90 + 10)

@@ -64,7 +64,7 @@ def answer_arm(path: Path, key: str, arm: Arm, items: list[Example], sources: So
     flush_every = how.batch_size * 2
     for start in range(0, len(todo), flush_every):
         part = todo[start : start + flush_every]
-        prompted = build_prompts(arm, part, sources)
+        prompted = build_prompts(arm, part, sources)  # retrieval happens here: its time is part of each query's cost
         desc = f"{path.stem} {start + len(part)}/{len(todo)}"
         prompts = [p.prompt for p in prompted]
         if how.choices:
@@ -84,6 +84,7 @@ def prediction(prompted: PromptedItem, out: Generation | ChoiceResult, memory_mb
         id=prompted.item.id, input=prompted.item.input, prompt_hash=prompt_hash(prompted.prompt),
         retrieved=[c.id for c in prompted.retrieved], examples=list(prompted.neighbours),
         output=out.label if choice else out.text, choice_logprobs=list(out.logprobs) if choice else None,
-        prompt_tokens=out.prompt_tokens, output_tokens=0 if choice else out.output_tokens,
-        seconds=round(out.seconds, 4), peak_memory_mb=memory_mb,
+        prompt_tokens=out.prompt_tokens, output_tokens=out.choice_tokens if choice else out.output_tokens,
+        seconds=round(out.seconds + prompted.retrieval_seconds, 4), retrieval_seconds=round(prompted.retrieval_seconds, 4),
+        peak_memory_mb=memory_mb,
     )

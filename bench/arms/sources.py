@@ -4,6 +4,7 @@ built with the same `Sources.prompt`, so they train on the prompts they answer."
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 
 from bench.arms.prompts import build_user_text, chunks_block, examples_block
@@ -20,6 +21,7 @@ class PromptedItem:
     prompt: str
     retrieved: tuple[Chunk, ...] = ()
     neighbours: tuple[str, ...] = ()  # ids of training examples shown (few-shot or kNN)
+    retrieval_seconds: float = 0.0  # this item's share of the batch's query embedding and search
 
 
 class ExampleIndex:
@@ -69,10 +71,12 @@ def fewshot_examples(train: list[Example], k: int, seed: int) -> list[Example]:
 
 def build_prompts(arm: Arm, items: list[Example], src: Sources) -> list[PromptedItem]:
     queries = [it.input for it in items]
-    chunks = src.retriever.search(queries, src.k) if arm.context == "retrieval" and src.retriever else [[] for _ in items]
-    if arm.context == "retrieval" and src.example_index:
+    began = time.perf_counter()
+    chunks = src.retriever.search(queries, src.k) if arm.retrieves and src.retriever else [[] for _ in items]
+    if arm.retrieves and src.example_index:
         examples = src.example_index.nearest(queries, src.knn_k)
     else:
         examples = [src.shots if arm.context == "fewshot" else [] for _ in items]
-    return [PromptedItem(item, src.prompt(item.input, c, e), tuple(c), tuple(ex.id for ex in e))
+    retrieval = (time.perf_counter() - began) / len(items) if arm.retrieves else 0.0
+    return [PromptedItem(item, src.prompt(item.input, c, e), tuple(c), tuple(ex.id for ex in e), retrieval)
             for item, c, e in zip(items, chunks, examples)]

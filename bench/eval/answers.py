@@ -1,12 +1,12 @@
-"""Matching an answer against accepted answers: normalisation, exact match, token F1, containment, declining,
-label parsing. Plain functions of strings; the metric registry (metrics.py) says which apply to which task.
+"""Matching an answer against accepted answers: normalisation, exact match, token F1, a correct answer stated in
+a sentence, label parsing. Plain functions of strings; the metric registry (metrics.py) says which apply where.
 
 >>> exact_match("The price is $249.", ["$249"]), exact_match("$249", ["$249", "249 dollars"])
 (0.0, 1.0)
 >>> round(token_f1("It costs $249", ["$249"]), 2)
 0.5
->>> is_abstention("I don't know."), is_abstention("18 months")
-(True, False)
+>>> answer_correct("The Lumo 2 costs $249.", ["$249", "249"]), answer_correct("$199, $249 or $299", ["$249"])
+(1.0, 0.0)
 """
 from __future__ import annotations
 
@@ -14,15 +14,11 @@ import re
 import string
 from collections import Counter
 
+from bench.eval.declines import declines
+from bench.data.values import find_values, value_keys
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = str.maketrans("", "", string.punctuation.replace(".", "").replace("$", "").replace("%", ""))
-# Phrases that decline to answer. Matched on the normalised answer, so case and punctuation do not matter.
-ABSTENTION_PATTERNS = re.compile(
-    r"\b(i do ?n[o']?t know|i don t know|dont know|not known|unknown|no information|not (stated|mentioned|specified|provided|available|given)"
-    r"|(documents?|context|text) (does|do) not (say|state|mention|contain)|cannot (answer|be determined|determine)|can ?not answer|unable to (answer|determine))\b"
-)
-
-
 def normalize_answer(text: str) -> str:
     """SQuAD-style: lower case, drop punctuation (keeping '.', '$', '%' inside numbers), articles and extra spaces."""
     text = text.lower().translate(_PUNCT)
@@ -47,14 +43,36 @@ def token_f1(prediction: str, golds: list[str]) -> float:
     return best
 
 
-def contains_answer(prediction: str, golds: list[str]) -> float:
-    """Lenient: an accepted answer appears inside the prediction (a verbose but right answer)."""
-    pred = f" {normalize_answer(prediction)} "
-    return float(any(f" {normalize_answer(g)} " in pred for g in golds if normalize_answer(g)))
+def mentions(output: str, gold: str) -> bool:
+    """The output states this accepted answer: as written (a bare number only as a bare number, so "24" is not
+    in "24 hours"), or as the same value in another form ("1279 dollars" for "$1,279", "2 years" for "24 months").
+
+    >>> mentions("It lasts 24 hours", "24"), mentions("It lasts 24 months", "24"), mentions("USD 1279", "$1,279")
+    (False, False, True)
+    """
+    gold_values, output_values = find_values(gold), find_values(output)
+    if len(gold_values) == 1 and gold_values[0].kind == "number" and normalize_answer(gold) == normalize_answer(gold_values[0].text):
+        return any(v.kind == "number" and v.key == gold_values[0].key for v in output_values)
+    if normalize_answer(gold) and f" {normalize_answer(gold)} " in f" {normalize_answer(output)} ":
+        return True
+    numeric = [v for v in gold_values if v.numeric]
+    return len(numeric) == 1 and any((v.kind, v.key) == (numeric[0].kind, numeric[0].key) for v in output_values)
 
 
-def is_abstention(prediction: str) -> bool:
-    return bool(ABSTENTION_PATTERNS.search(normalize_answer(prediction))) or not prediction.strip()
+def conflicting_values(output: str, golds: list[str], question: str = "") -> list[str]:
+    """Values the output states of the kind asked for (the canonical answer's kind: a price, a number of months)
+    that are no accepted answer and not in the question: a hedge ("$199, $249 or $299") or a contradiction."""
+    asked = {v.kind for v in find_values(golds[0]) if v.numeric} if golds else set()
+    accepted, given = value_keys(golds), value_keys([question])
+    return [v.text for v in find_values(output) if v.kind in asked and (v.kind, v.key) not in accepted | given]
+
+
+def answer_correct(output: str, golds: list[str], question: str = "") -> float:
+    """A right answer, however worded: it states an accepted answer, does not decline, and states no other value of
+    the asked kind."""
+    if not output.strip() or declines(output, question):
+        return 0.0
+    return float(any(mentions(output, g) for g in golds) and not conflicting_values(output, golds, question))
 
 
 def recall_at_k(retrieved_doc_ids: list[str], gold_doc_ids: list[str]) -> float:

@@ -35,8 +35,11 @@ def cost_block(run: RunManifest, arm_name: str, predictions: list[Prediction]) -
     train = adapter.stats if adapter else None
     index = run.index if arm.retrieves else None
     one_off_seconds = (train.seconds if train else 0.0) + (index.build_seconds if index else 0.0)
+    # a cached adapter or index is priced at the device that built it, not the one this run answers on
+    spent = ([(train.seconds, train.device)] if train else []) + ([(index.build_seconds, index.device)] if index else [])
+    one_off_usd = sum(seconds / 3600 * hour_rate(prices, device) for seconds, device in spent)
     return Cost(
-        train=train, index=index, one_off_seconds=one_off_seconds, one_off_usd=one_off_seconds / 3600 * rate,
+        train=train, index=index, one_off_seconds=one_off_seconds, one_off_usd=one_off_usd,
         query_seconds_p50=float(np.percentile(seconds, 50)), query_seconds_p95=float(np.percentile(seconds, 95)),
         query_seconds_mean=float(np.mean(seconds)), prompt_tokens_mean=prompt_tokens, output_tokens_mean=output_tokens,
         query_flops=2 * run.n_params * (prompt_tokens + output_tokens),
@@ -65,6 +68,7 @@ def break_even(costs: dict[str, Cost], ft_arm: str = "ft", rag_arm: str = "rag")
                  else "mean measured seconds per query, as answered in this run")
     return BreakEven(arms=[ft_arm, rag_arm], extra_one_off_usd=extra_one_off, saving_per_query_usd=saving_per_query,
                      queries=queries,
-                     assumptions=f"One-off cost = measured fine-tuning seconds (ft) or index build seconds (rag) at "
-                                 f"{ft.hour_rate_usd:.2f} USD per {ft.device} hour; per-query cost = {per_query} at the "
-                                 "same rate. Serving both arms on the same hardware is assumed.")
+                     assumptions=f"One-off cost = measured fine-tuning seconds (ft) or index build seconds (rag), each at "
+                                 f"the hour rate of the device that measured it; per-query cost = {per_query} (retrieval "
+                                 f"included) at {ft.hour_rate_usd:.2f} USD per {ft.device} hour. Serving both arms on the "
+                                 "same hardware is assumed.")

@@ -1,46 +1,38 @@
-"""Facts in free text: the units a draft or answer states (numbers with their units, multi-word names), the facts
-a draft is scored on, and the hallucination checks built on them (support by the corpus, contradiction).
+"""Facts in free text: the facts a draft is scored on, and the hallucination checks that compare the values an
+answer states with the item's own evidence (support, contradiction).
 
->>> corpus = CorpusText([Doc("d", "Matal Brew 8", "The Matal Brew 8 costs $79.")])
->>> unsupported_units("The Matal Brew 8 costs $89.", corpus)
+>>> evidence = Evidence.of_values(["$79", "15 months", "Zoral Mode 8"])
+>>> unsupported_units("The Matal Brew 8 costs $89 and pairs with the Zoral Mode 8.", evidence, "What does the Matal Brew 8 cost?")
 (2, 1)
->>> draft_contradicts("Its warranty is 12 months and it costs $79.", ["24 months", "$79"])
+>>> draft_contradicts("Its warranty is 12 months and it costs $79.", ["15 months", "$79"])
 True
 """
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
-from bench.eval.answers import contains_answer, normalize_answer
-from bench.records.items import Doc
+from bench.eval.answers import mentions, normalize_answer
+from bench.data.values import Value, find_values, value_keys
+from bench.records.items import Doc, Example
 
 CONFIDENT = 0.8  # a classification answer at or above this probability counts as confident
-
-_NUMBER_WITH_UNIT = re.compile(
-    r"\$?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|kg|g|km|m|cm|mm|mg|ml|minutes?|hours?|days?|weeks?|months?|years?|litres?|liters?|w|watts?|lumens?|mah))?\b",
-    re.IGNORECASE,
-)
-_NAME = re.compile(r"\b[A-Z][\w-]*(?:\s+(?:[A-Z][\w-]*|\d+))+")  # two or more capitalised words: a name
+# a bare number or a name says too little of what it measures to contradict a fact of another kind
+UNCOMPARABLE = frozenset({"number", "name"})
 
 
 def derive_key_facts(reference: str) -> list[str]:
-    """Numbers (with their unit) and multi-word names in a reference, when a task does not list its facts.
+    """Values (with their units) and multi-word names in a reference, when a task does not list its facts.
 
     >>> derive_key_facts("The Matal Brew 8 costs $79 and has a 15 months warranty.")
-    ['$79', '15 months', 'The Matal Brew 8']
+    ['Matal Brew 8', '$79', '15 months']
     """
-    names = [m.group(0).strip() for m in _NAME.finditer(reference)]
-    numbers = [m.group(0).strip() for m in _NUMBER_WITH_UNIT.finditer(reference)]
-    # a number inside a name ("Brew 8") is part of that name, not a fact of its own
-    numbers = [n for n in numbers if not any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", name) for name in names)]
-    return list(dict.fromkeys(f for f in numbers + names if f))
+    return list(dict.fromkeys(v.text for v in find_values(reference)))
 
 
-def required_facts(item) -> list[str]:
+def required_facts(item: Example) -> list[str]:
     """The facts a draft is scored on: the task's list, else those derived from the reference that the input does
     not already state (QMSum's queries name the speakers its references name: echoing the query is no recall).
 
-    >>> from bench.records.items import Example
     >>> required_facts(Example("1", "What did Project Manager say about the Matal Brew 8?", ("Project Manager set $79.",)))
     ['$79']
     """
@@ -51,44 +43,57 @@ def required_facts(item) -> list[str]:
 
 
 def fact_recall(draft: str, facts: list[str]) -> float:
-    """Share of required facts that appear in the draft (normalised containment).
+    """Share of required facts the draft states (in any surface form of the same value).
 
-    >>> fact_recall("It costs $79; warranty 15 months.", ["$79", "15 months", "30 days"])
+    >>> fact_recall("It costs 79 dollars; warranty 15 months.", ["$79", "15 months", "30 days"])
     0.6666666666666666
     """
     if not facts:
         return float("nan")
-    return sum(contains_answer(draft, [fact]) for fact in facts) / len(facts)
+    return sum(mentions(draft, fact) for fact in facts) / len(facts)
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What an item's answer may truthfully state: the item's known values (a task's `fields.evidence`, e.g. every
+    fact of the product asked about), else the text of its gold documents, else of the chunks the arm was given."""
+    keys: frozenset[tuple[str, str]]  # (kind, canonical key) of every value the evidence states
+    text: str  # normalised, for names
 
-class CorpusText:
-    """The whole corpus, normalised once, for support checks."""
+    @classmethod
+    def of_values(cls, values: list[str]) -> Evidence:
+        return cls(frozenset(value_keys(values)), " " + " ".join(normalize_answer(v) for v in values) + " ")
 
-    def __init__(self, docs: list[Doc]):
-        self.text = " " + " ".join(normalize_answer(f"{d.title} {d.text}") for d in docs) + " "
-        self.empty = not docs
+    @classmethod
+    def of_docs(cls, docs: list[Doc]) -> Evidence:
+        return cls.of_values([f"{d.title}. {d.text}" for d in docs])
 
-    def supports(self, unit: str) -> bool:
-        return f" {normalize_answer(unit)} " in self.text
+    def supports(self, value: Value) -> bool:
+        if value.kind == "name":
+            return f" {normalize_answer(value.text)} " in self.text
+        if value.kind == "number":  # "36" is supported by "36 months"
+            return any(key == value.key for _, key in self.keys)
+        return (value.kind, value.key) in self.keys
 
-
-def unsupported_units(output: str, corpus: CorpusText) -> tuple[int, int]:
-    """(factual units in the output, how many of them no corpus document states)."""
-    units = derive_key_facts(output)
-    return len(units), sum(not corpus.supports(u) for u in units)
-
-
-def unit_kind(value: str) -> str | None:
-    """'$79' -> '$'; '24 months' -> 'months'; a bare number -> None (too ambiguous to compare)."""
-    if value.startswith("$"):
-        return "$"
-    match = re.fullmatch(r"[\d.,]+\s?([a-zA-Z%]+)", value.strip())
-    return match.group(1).lower().rstrip("s") if match else None
+    def comparable_kinds(self) -> set[str]:
+        return {kind for kind, _ in self.keys} - UNCOMPARABLE
 
 
-def draft_contradicts(draft: str, facts: list[str]) -> bool:
-    """A draft states a value of the same kind as a required fact that is none of the required values."""
-    kinds = {unit_kind(f) for f in facts} - {None}
-    wanted = {normalize_answer(f) for f in facts}
-    return any(unit_kind(u) in kinds and normalize_answer(u) not in wanted for u in derive_key_facts(draft))
+def new_values(output: str, question: str) -> list[Value]:
+    """The values an output states that its question did not already state (repeating the product name is no fact)."""
+    asked = value_keys([question])
+    return [v for v in find_values(output) if (v.kind, v.key) not in asked]
+
+
+def unsupported_units(output: str, evidence: Evidence, question: str = "") -> tuple[int, int]:
+    """(values the output states beyond its question, how many of them its evidence does not state)."""
+    units = new_values(output, question)
+    return len(units), sum(not evidence.supports(v) for v in units)
+
+
+def draft_contradicts(draft: str, facts: list[str], evidence: Evidence | None = None, question: str = "") -> bool:
+    """The draft states a value of a kind the evidence knows (a price, a number of months) that the evidence does
+    not hold: a wrong value. Without evidence, the required facts stand for it."""
+    evidence = evidence or Evidence.of_values(facts)
+    kinds = evidence.comparable_kinds()
+    return any(v.kind in kinds and not evidence.supports(v) for v in new_values(draft, question))

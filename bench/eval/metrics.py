@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, Literal
 
-from bench.eval.answers import contains_answer, exact_match, is_abstention, macro_f1, parse_label, recall_at_k, rouge_l, token_f1
-from bench.eval.facts import CONFIDENT, CorpusText, derive_key_facts, draft_contradicts, fact_recall, required_facts, unsupported_units
+from bench.eval.answers import answer_correct, exact_match, macro_f1, parse_label, recall_at_k, rouge_l, token_f1
+from bench.eval.declines import declines
+from bench.eval.facts import CONFIDENT, Evidence, draft_contradicts, fact_recall, required_facts, unsupported_units
 from bench.eval.stats import expected_calibration_error
-from bench.records.items import Example
+from bench.records.items import Doc, Example
 from bench.records.predictions import Prediction
 
 Family = Literal["qa", "choice", "drafting"]
@@ -40,7 +41,8 @@ class Scored:
     prediction: Prediction
     family: Family
     labels: list[str] | None
-    corpus: CorpusText
+    docs: dict[str, Doc]  # the corpus by document id
+    evidence_field: bool = False  # the task lists each item's true values (fields.evidence)
     support: float | None = None  # the judge's probability that the answer is supported (judge.enabled only)
 
     @property
@@ -58,8 +60,27 @@ class Scored:
         return self.output if self.probs is not None else parse_label(self.output, self.labels or [])
 
     @cached_property
-    def abstained(self) -> bool:
-        return is_abstention(self.output)
+    def declined(self) -> bool:
+        return declines(self.output, self.item.input)
+
+    @property
+    def empty(self) -> bool:
+        return not self.output.strip()
+
+    @cached_property
+    def correct(self) -> float:
+        return answer_correct(self.output, list(self.item.targets), self.item.input)
+
+    @cached_property
+    def evidence(self) -> Evidence | None:
+        """The item's known values, else its gold documents, else the documents of the chunks the arm was given."""
+        if self.evidence_field:
+            return Evidence.of_values([*self.item.evidence, *self.item.targets])
+        for ids in (self.item.gold_docs, self.prediction.retrieved_docs):
+            docs = [self.docs[i] for i in dict.fromkeys(ids) if i in self.docs]
+            if docs:
+                return Evidence.of_docs(docs)
+        return None
 
     @property
     def confidence(self) -> float | None:
@@ -88,20 +109,20 @@ def _answerable(s: Scored, score: Callable[[str, list[str]], float]) -> float | 
     return score(s.output, list(s.item.targets)) if s.item.answerable else None
 
 
-def _unanswerable(s: Scored, declined: bool) -> float | None:
-    return None if s.item.answerable else float(s.abstained == declined)
+def _answered(s: Scored) -> bool:
+    return not s.empty and not s.declined
 
 
 def _contradicted(s: Scored) -> float | None:
     if s.family == "drafting":
-        return float(draft_contradicts(s.output, list(s.item.facts) or derive_key_facts(s.item.targets[0])))
-    return float(not s.abstained and not contains_answer(s.output, list(s.item.targets))) if s.item.answerable else None
+        return float(draft_contradicts(s.output, required_facts(s.item), s.evidence if s.evidence_field else None, s.item.input))
+    return float(_answered(s) and not s.correct) if s.item.answerable else None
 
 
 def _unsupported(s: Scored) -> tuple[int, int] | None:
-    if s.corpus.empty or (s.family == "qa" and s.abstained):
+    if s.evidence is None or not _answered(s):
         return None
-    return unsupported_units(s.output, s.corpus)
+    return unsupported_units(s.output, s.evidence, s.item.input)
 
 
 def _unsupported_share(values: list[tuple[int, int]]) -> float:
@@ -115,13 +136,14 @@ def _confident_error(s: Scored) -> float | None:
 
 METRICS: dict[str, Metric] = {m.name: m for m in (
     # accuracy: each family's metrics in order, headline first
+    Metric("correct", "correct answer", "higher",
+           "The output states an accepted answer, in any wording or surface form of the same value (\"1279 dollars\" for \"$1,279\"; a bare number only as a bare number, so \"24 hours\" is not \"24\" months), does not decline, and states no other value of the kind asked for (a hedge such as \"$199, $249 or $299\" is wrong). Answerable items only.",
+           ("qa",), "accuracy", lambda s: s.correct if s.item.answerable else None),
     Metric("em", "EM", "higher",
            "Exact match: the normalized output (lower case, no punctuation or articles) equals an accepted answer. Answerable items only.",
            ("qa",), "accuracy", lambda s: _answerable(s, exact_match)),
     Metric("f1", "F1", "higher", "Token-overlap F1 between the output and the best accepted answer.",
            ("qa",), "accuracy", lambda s: _answerable(s, token_f1)),
-    Metric("contains", "contains", "higher", "An accepted answer appears in the output (credits verbose but right answers).",
-           ("qa",), "accuracy", lambda s: _answerable(s, contains_answer)),
     Metric("accuracy", "accuracy", "higher", "Share of items whose chosen label is the gold label.",
            ("choice",), "accuracy", lambda s: float(s.predicted in s.item.targets)),
     Metric("macro_f1", "macro-F1", "higher",
@@ -129,24 +151,26 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
            ("choice",), "accuracy", lambda s: (s.item.targets[0], s.predicted),
            pooled=lambda pairs: macro_f1([g for g, _ in pairs], [p for _, p in pairs])),
     Metric("fact_recall", "key-fact recall", "higher",
-           "Share of the reference's required facts present in the draft: the task's list, else the reference's numbers and multi-word names that the input does not already state. Drafts with no such fact are left out.",
+           "Share of the reference's required facts the draft states (in any surface form of the same value): the task's list, else the reference's values with their units and multi-word names that the input does not already state. Drafts with no such fact are left out.",
            ("drafting",), "accuracy", lambda s: fact_recall(s.output, required_facts(s.item))),
     Metric("rouge_l", "ROUGE-L", "higher", "Longest-common-subsequence F-measure between the draft and the reference.",
            ("drafting",), "accuracy", lambda s: rouge_l(s.output, s.item.targets[0])),
     # hallucination
     Metric("abstain_on_unanswerable", "declines unanswerable", "higher",
-           'Share of unanswerable questions (the corpus does not hold the answer) that the arm declines, e.g. "I don\'t know".',
-           ("qa",), "hallucination", lambda s: _unanswerable(s, declined=True)),
+           'Share of unanswerable questions (the corpus does not hold the answer) that the arm declines, in one of the documented ways (bench/eval/declines.py: "I don\'t know", "I\'m not sure", "The documents do not provide ...") and without stating a value.',
+           ("qa",), "hallucination", lambda s: None if s.item.answerable else float(s.declined)),
     Metric("answered_unanswerable", "answers unanswerable", "lower",
-           "Share of unanswerable questions that the arm answers anyway: every such answer is made up.",
-           ("qa",), "hallucination", lambda s: _unanswerable(s, declined=False)),
+           "Share of unanswerable questions that the arm answers anyway (a non-empty output that does not decline): every such answer is made up.",
+           ("qa",), "hallucination", lambda s: None if s.item.answerable else float(_answered(s))),
     Metric("wrongly_declined", "declines answerable", "lower", "Share of answerable questions that the arm declines.",
-           ("qa",), "hallucination", lambda s: float(s.abstained) if s.item.answerable else None),
+           ("qa",), "hallucination", lambda s: float(s.declined) if s.item.answerable else None),
+    Metric("empty", "empty outputs", "lower", "Share of items answered with nothing at all (neither an answer nor a decline).",
+           ("qa", "drafting"), "hallucination", lambda s: float(s.empty)),
     Metric("contradicted", "confidently wrong", "lower",
-           "QA: share of answerable questions answered (not declined) with no accepted answer in the output; on the synthetic tasks, where every fact is known, each such answer contradicts the knowledge base. Drafting: share of drafts that state a value of the same kind as a required fact (a price, a number of months) that is not the required one.",
+           "QA: share of answerable questions answered (not declined, not empty) without a correct answer (see correct answer). Drafting: share of drafts that state a value of a kind the item's evidence holds (a price, a number of months) that the evidence does not hold; the evidence is the knowledge-base facts of what the email asks about where the task lists them, else the required facts.",
            ("qa", "drafting"), "hallucination", _contradicted),
     Metric("unsupported_units", "unsupported facts", "lower",
-           "Share of the factual units in the outputs (numbers with their units, multi-word names) that appear in no corpus document (exact match after normalisation, so a paraphrased number counts as unsupported).",
+           "Share of the values the answers state (numbers with their units, prices, times, dates, multi-word names; those the question already states left out) that the item's own evidence does not state: the knowledge-base facts of the entity asked about where the task lists them, else the item's gold documents, else the documents of the chunks the arm was given. Declined and empty answers are left out.",
            ("qa", "drafting"), "hallucination", _unsupported, pooled=_unsupported_share,
            shown=lambda values: any(n for n, _ in values)),  # only when some answer states a unit
     Metric("judge_unsupported", "judged unsupported", "lower",

@@ -37,4 +37,8 @@ def _from_version_1(raw: dict[str, Any]) -> dict[str, Any]:
                       "hallucination": arm.get("hallucination") or {}, "cost": cost}
     seeds = {name: {"seeds": block["seeds"], "metrics": {k: v for k, v in block.items() if k != "seeds"}}
              for name, block in (raw.get("seeds") or {}).items()} or None
-    return {**raw, "schema_version": SCORES_VERSION, "arms": arms, "seeds": seeds, "comparisons": raw.get("comparisons") or []}
+    comparisons = [{k: v for k, v in c.items() if k not in ("p_bootstrap", "p_mcnemar")}
+                   | {"p": c["p_mcnemar"] if c.get("p_mcnemar") is not None else c["p_bootstrap"],
+                      "test": "McNemar exact" if c.get("p_mcnemar") is not None else "paired bootstrap"}
+                   for c in raw.get("comparisons") or []]
+    return {**raw, "schema_version": SCORES_VERSION, "arms": arms, "seeds": seeds, "comparisons": comparisons}

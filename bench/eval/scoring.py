@@ -13,25 +13,33 @@ import numpy as np
 
 from bench.data.tasks import Task, load_task, select_items
 from bench.eval.cost import COST_DEFINITIONS, break_even, cost_block
-from bench.eval.facts import CorpusText
 from bench.eval.metrics import METRICS, Family, Metric, Scored, family_metrics, metric_family
-from bench.eval.stats import bootstrap_ci, bootstrap_statistic, paired_test
+from bench.eval.comparisons import comparisons, with_holm
+from bench.eval.stats import bootstrap_statistic, mean_interval
 from bench.records.arms import ARMS
 from bench.records.config import RunConfig
 from bench.records.errors import UserError
 from bench.records.io import atomic_write_text, read_json
-from bench.records.items import Example
+from bench.records.items import Doc, Example
 from bench.records.layout import RunFolder
 from bench.records.manifest import RunManifest
 from bench.records.predictions import judge_key, read_predictions
-from bench.records.scores import (ArmScores, Comparison, Definition, Interval, Majority, Retrieval, ScoredItem, ScoresFile,
+from bench.records.scores import (ArmScores, Definition, Interval, Majority, Retrieval, ScoredItem, ScoresFile,
                                   SeedMetric, SeedSpread, TaskInfo)
 
 
 
+FIT = Definition(label="fit on its training questions", better="higher",
+                 definition="A fine-tuned arm answers a seeded sample of the questions it was trained on (finetune.fit_items): the "
+                            "share it gets right on the family's headline metric (QA: a correct answer, or declining where the "
+                            "training answer was to decline). Low fit means the adapter has not learned its training data, so "
+                            "comparing it is premature.")
+
+
 def definitions() -> dict[str, Definition]:
     """What each figure means, as this code computes it (stored in scores.json, so a run keeps its own)."""
-    return {m.name: Definition(label=m.label, better=m.better, definition=m.definition) for m in METRICS.values()} | COST_DEFINITIONS
+    metrics = {m.name: Definition(label=m.label, better=m.better, definition=m.definition) for m in METRICS.values()}
+    return metrics | COST_DEFINITIONS | {"fit": FIT}
 
 
 @dataclass
@@ -41,7 +49,7 @@ class Context:
     task: Task
     items: list[Example]
     family: Family
-    corpus: CorpusText
+    docs: dict[str, Doc]  # the corpus by document id
     support: dict[str, float]  # judge verdicts by judge_key (judge.enabled only)
 
     @property
@@ -64,7 +72,7 @@ def load_context(folder: RunFolder) -> Context:
                         f"old answers with new data. Run `ftrag run {run.task}` again to answer the changed items.")
     family = metric_family(task.spec.kind, task.spec.labels)
     support = read_json(folder.judge) if run.config.judge.enabled and folder.judge.exists() else {}
-    return Context(run, task, select_items(task.test, run.config.limit), family, CorpusText(task.corpus), support)
+    return Context(run, task, select_items(task.test, run.config.limit), family, {d.id: d for d in task.corpus}, support)
 
 
 def scored_items(ctx: Context, folder: RunFolder, arm_name: str, seed: int) -> list[Scored]:
@@ -76,14 +84,15 @@ def scored_items(ctx: Context, folder: RunFolder, arm_name: str, seed: int) -> l
     if missing:
         raise UserError(f"{path}: {missing} of {len(by_id)} items have no prediction yet. "
                         f"Run `ftrag run {ctx.run.task}` with the same settings to finish answering, then score.")
-    labels = ctx.task.spec.labels
-    return [Scored(by_id[p.id], p, ctx.family, labels, ctx.corpus, ctx.support.get(judge_key(p)))
+    labels, evidence_field = ctx.task.spec.labels, bool(ctx.task.spec.data.test.fields.evidence)
+    return [Scored(by_id[p.id], p, ctx.family, labels, ctx.docs, evidence_field, ctx.support.get(judge_key(p)))
             for p in predictions if p.id in by_id]
 
 
 def ci(values: list[float], cfg: RunConfig) -> Interval:
+    """A rate's Wilson interval, any other mean's bootstrap interval."""
     values = [v for v in values if v == v]  # NaN: the metric could not score that item (a draft with no key facts)
-    return bootstrap_ci(values, cfg.bootstrap_resamples, cfg.seed)
+    return mean_interval(values, cfg.bootstrap_resamples, cfg.seed)
 
 
 def values_of(metric: Metric, scored: list[Scored]) -> list:
@@ -122,43 +131,34 @@ def accuracy_blocks(scored: list[Scored], ctx: Context) -> tuple[dict[str, Inter
     return overall, by_stratum
 
 
-def arm_scores(scored: list[Scored], ctx: Context, arm_name: str) -> ArmScores:
+def fit_interval(ctx: Context, folder: RunFolder, arm_name: str) -> Interval | None:
+    """How well a fine-tuned arm answers questions it trained on (its fit predictions, when it has them)."""
+    path = folder.fit_predictions(arm_name)
+    if not ARMS[arm_name].fine_tuned or not path.exists():
+        return None
+    by_id = {ex.id: ex for ex in ctx.task.train}
+    scored = [Scored(by_id[p.id], p, ctx.family, ctx.task.spec.labels, ctx.docs) for p in read_predictions(path) if p.id in by_id]
+    headline = family_metrics(ctx.family)[0]
+    # a training question whose answer was to decline is learned when the arm declines it
+    return ci([float(s.declined) if not s.item.answerable else headline.value(s) for s in scored], ctx.cfg) if scored else None
+
+
+def arm_scores(scored: list[Scored], ctx: Context, arm_name: str, folder: RunFolder) -> ArmScores:
     overall, by_stratum = accuracy_blocks(scored, ctx)
     recall = section_block(scored, ctx, "retrieval").get("recall_at_k")
     return ArmScores(items=len(scored), accuracy=overall, by_stratum=by_stratum,
                      hallucination=section_block(scored, ctx, "hallucination"),
-                     retrieval=Retrieval(recall_at_k=recall, k=ctx.cfg.retrieval.k) if recall else None,
-                     cost=cost_block(ctx.run, arm_name, [s.prediction for s in scored]))
+                     retrieval=Retrieval(recall_at_k=recall, k=ctx.cfg.retrieval.k, method=ctx.cfg.retrieval.method) if recall else None,
+                     fit=fit_interval(ctx, folder, arm_name), cost=cost_block(ctx.run, arm_name, [s.prediction for s in scored]))
 
 
-def comparisons(scored_by_arm: dict[str, list[Scored]], metric: Metric, cfg: RunConfig) -> list[Comparison]:
-    """Every pair of arms on one metric, over the items both scored, overall and per stratum."""
-    rows = []
-    names = list(scored_by_arm)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            value_a = {s.item.id: (s.item.stratum, v) for s in scored_by_arm[a] if (v := metric.value(s)) is not None}
-            value_b = {s.item.id: v for s in scored_by_arm[b] if (v := metric.value(s)) is not None}
-            shared = [item for item in value_a if item in value_b]
-            # dict.fromkeys: once each, in order, even when the task names its only stratum "all" (banking77)
-            for stratum in dict.fromkeys(["all"] + [value_a[item][0] for item in shared]):
-                ids = [item for item in shared if stratum == "all" or value_a[item][0] == stratum]
-                if stratum != "all" and len(ids) == len(shared):
-                    continue  # one stratum only: "all" already says it
-                test = paired_test([value_a[item][1] for item in ids], [value_b[item] for item in ids], cfg.bootstrap_resamples, cfg.seed)
-                rows.append(Comparison(a=a, b=b, metric=metric.name, stratum=stratum, diff=test.diff,
-                                       p_bootstrap=test.p_bootstrap, p_mcnemar=test.p_mcnemar))
-    return rows
-
-
-def seed_spread(ctx: Context, folder: RunFolder) -> dict[str, SeedSpread] | None:
+def seed_spread(ctx: Context, runs_by_arm: dict[str, list[list[Scored]]]) -> dict[str, SeedSpread] | None:
     """Per fine-tuned arm: each metric's mean per fine-tuning seed, and their mean and standard deviation."""
     cfg = ctx.cfg
     if len(cfg.seeds) < 2:
         return None
     spread = {}
-    for name in (a for a in cfg.arms if ARMS[a].fine_tuned):
-        runs = [scored_items(ctx, folder, name, seed) for seed in cfg.seeds]
+    for name, runs in ((a, r) for a, r in runs_by_arm.items() if ARMS[a].fine_tuned):
         metrics = {}
         for metric in family_metrics(ctx.family):
             values = [float(np.mean(values_of(metric, scored))) for scored in runs]
@@ -195,17 +195,20 @@ def score_run(folder: RunFolder) -> ScoresFile:
     """Score a run from its stored predictions; write `scores.json` and `item_scores/<arm>.jsonl`."""
     ctx = load_context(folder)
     cfg = ctx.cfg
-    scored_by_arm = {name: scored_items(ctx, folder, name, cfg.seeds[0]) for name in cfg.arms}
-    arms = {name: arm_scores(scored, ctx, name) for name, scored in scored_by_arm.items()}
-    for name, scored in scored_by_arm.items():
-        atomic_write_text(folder.item_scores(name), "".join(r.model_dump_json() + "\n" for r in item_records(scored)))
+    # each arm's answers once per fine-tuning seed; the first seed's fill the tables, all of them the comparisons
+    runs_by_arm = {name: [scored_items(ctx, folder, name, seed) for seed in (cfg.seeds if ARMS[name].fine_tuned else cfg.seeds[:1])]
+                   for name in cfg.arms}
+    arms = {name: arm_scores(runs[0], ctx, name, folder) for name, runs in runs_by_arm.items()}
+    for name, runs in runs_by_arm.items():
+        atomic_write_text(folder.item_scores(name), "".join(r.model_dump_json() + "\n" for r in item_records(runs[0])))
     scores = ScoresFile(
         task=task_info(ctx.task), items=dict(Counter(item.stratum for item in ctx.items)), family=ctx.family,
         metrics=[m.name for m in family_metrics(ctx.family)], config=cfg.model_dump(), config_hash=cfg.digest(),
-        generator_path=ctx.run.generator_path, arms=arms, break_even=break_even({n: a.cost for n, a in arms.items()}),
-        majority=majority_baseline(ctx.items) if ctx.family == "choice" else None, seeds=seed_spread(ctx, folder),
-        comparisons=[row for metric in family_metrics(ctx.family) for row in comparisons(scored_by_arm, metric, cfg)],
+        generator_path=ctx.run.generator_path, prompt_format=ctx.run.prompt_format, arms=arms, break_even=break_even({n: a.cost for n, a in arms.items()}),
+        majority=majority_baseline(ctx.items) if ctx.family == "choice" else None, seeds=seed_spread(ctx, runs_by_arm),
         definitions=definitions(), timings=ctx.run.timings, environment=ctx.run.environment,
     )
+    rows = [row for metric in family_metrics(ctx.family) for row in comparisons(runs_by_arm, metric, cfg)]
+    scores = scores.model_copy(update={"comparisons": with_holm(scores, rows)})
     atomic_write_text(folder.scores, scores.model_dump_json(indent=2) + "\n")
     return scores

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.models.loading import uses_chat_template
+from bench.models.loading import answer_token_ids, uses_chat_template
 from bench.models.progress import progress
 
 
@@ -23,6 +23,7 @@ class ChoiceResult:
     label: str
     logprobs: tuple[float, ...]  # each choice's summed token log-probability, in choice order
     prompt_tokens: int
+    choice_tokens: int  # tokens the choice pass ran beyond the prompt (the tree, or the padded batch)
     seconds: float
 
     @property
@@ -32,9 +33,8 @@ class ChoiceResult:
 
 
 def choice_token_ids(tokenizer, choices: list[str]) -> list[list[int]]:
-    """A plain prompt ends with 'Answer:', so the choice follows a space; a chat turn starts clean."""
-    prefix = "" if uses_chat_template(tokenizer) else " "
-    return [tokenizer.encode(prefix + choice, add_special_tokens=False) for choice in choices]
+    """Each choice's tokens as they follow the prompt (the same tokens its training target has)."""
+    return [answer_token_ids(tokenizer, choice) for choice in choices]
 
 
 class ChoiceTree:
@@ -63,8 +63,7 @@ class ChoiceTree:
 def choice_logprobs(model, prompt_ids: torch.Tensor, tree: ChoiceTree) -> torch.Tensor:
     """Summed log-probability of each choice of the tree after one prompt (1 x L)."""
     length, prefixes = prompt_ids.shape[1], tree.prefixes
-    window = _sliding_window(model.config)
-    if window is not None and length + len(prefixes) > window:
+    if needs_padded_batch(model, length, tree):
         return _padded_batch_logprobs(model, prompt_ids, tree.choice_ids)
     out = model(input_ids=prompt_ids, use_cache=True)
     first = out.logits[0, -1].float().log_softmax(-1)
@@ -80,6 +79,19 @@ def choice_logprobs(model, prompt_ids: torch.Tensor, tree: ChoiceTree) -> torch.
         for end in range(1, len(ids)):
             scores[row] += following[prefixes[tuple(ids[:end])], ids[end]]
     return scores
+
+
+def needs_padded_batch(model, prompt_length: int, tree: ChoiceTree) -> bool:
+    """A sliding attention window that the tree would overrun: score a padded batch instead."""
+    window = _sliding_window(model.config)
+    return window is not None and prompt_length + len(tree.prefixes) > window
+
+
+def choice_pass_tokens(model, prompt_length: int, tree: ChoiceTree) -> int:
+    if needs_padded_batch(model, prompt_length, tree):
+        width = max(len(ids) for ids in tree.choice_ids)
+        return len(tree.choice_ids) * (width - 1)
+    return len(tree.prefixes)
 
 
 def _sliding_window(config) -> int | None:
@@ -118,6 +130,7 @@ def choose(model, tokenizer, prompts: list[str], choices: list[str], desc: str =
         began = time.perf_counter()
         prompt_ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=not uses_chat_template(tokenizer)).input_ids.to(model.device)
         scores = choice_logprobs(model, prompt_ids, tree)
-        results.append(ChoiceResult(choices[int(scores.argmax())], tuple(scores.tolist()),
-                                    prompt_ids.shape[1], time.perf_counter() - began))
+        length = prompt_ids.shape[1]
+        results.append(ChoiceResult(choices[int(scores.argmax())], tuple(scores.tolist()), length,
+                                    choice_pass_tokens(model, length, tree), time.perf_counter() - began))
     return results

@@ -30,8 +30,11 @@ def stop_token_ids(tokenizer, stop_at_newline: bool) -> list[int]:
 
 @torch.inference_mode()
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int,
-             stop_at_newline: bool = True, desc: str = "generate") -> list[Generation]:
-    """Greedy decoding, prompts sorted by length so each batch pads little; results in input order."""
+             stop_at_newline: bool = True, desc: str = "generate", sample: bool = False) -> list[Generation]:
+    """Greedy decoding (or, with `sample`, nucleus sampling from torch's seeded generator), prompts sorted by length
+    so each batch pads little; results in input order."""
+    decoding = dict(do_sample=True, temperature=0.8, top_p=0.95, top_k=None) if sample else \
+        dict(do_sample=False, temperature=None, top_p=None, top_k=None)
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     results: dict[int, Generation] = {}
     stops = stop_token_ids(tokenizer, stop_at_newline)
@@ -41,9 +44,8 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
             enc = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,
                             add_special_tokens=not uses_chat_template(tokenizer)).to(model.device)
             began = time.perf_counter()
-            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                                 eos_token_id=stops, pad_token_id=tokenizer.pad_token_id,
-                                 temperature=None, top_p=None, top_k=None)
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, num_beams=1, eos_token_id=stops,
+                                 pad_token_id=tokenizer.pad_token_id, **decoding)
             share = (time.perf_counter() - began) / len(batch)
             new_tokens = out[:, enc["input_ids"].shape[1]:]
             stop_tensor = torch.tensor(stops, device=out.device)

@@ -15,15 +15,21 @@ def uses_chat_template(tokenizer) -> bool:
     return bool(getattr(tokenizer, "chat_template", None))
 
 
-def load_tokenizer(path: str):
+def load_tokenizer(path: str, chat_template: str = "auto"):
+    """The tokenizer, left-padded. chat_template: "auto" uses the model's template when it has one, "off" prompts
+    plainly even then (a base model, or a peer harness's plain prompts), "on" requires one."""
     tokenizer = AutoTokenizer.from_pretrained(path)
+    if chat_template == "on" and not uses_chat_template(tokenizer):
+        raise UserError(f"model.chat_template=on: '{path}' has no chat template. Use model.chat_template=auto or off.")
+    if chat_template == "off":
+        tokenizer.chat_template = None  # every prompt, training target and label choice then follows the plain format
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.sep_token
     tokenizer.padding_side = "left"  # generation and answer-only training both want the answer at the right edge
     return tokenizer
 
 
-def load_generator(path: str, device: str, adapter: Path | None = None):
+def load_generator(path: str, device: str, adapter: Path | None = None, chat_template: str = "auto"):
     """(model, tokenizer) in eval mode. A LoRA adapter is merged: generation with an unmerged one is ~30% slower."""
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16 if device == "cuda" else torch.float32)
@@ -33,7 +39,14 @@ def load_generator(path: str, device: str, adapter: Path | None = None):
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     elif adapter is not None:  # full fine-tuning saved a whole model
         model = AutoModelForCausalLM.from_pretrained(adapter, dtype=model.dtype)
-    return model.to(device).eval(), load_tokenizer(path)
+    return model.to(device).eval(), load_tokenizer(path, chat_template)
+
+
+def answer_token_ids(tokenizer, answer: str) -> list[int]:
+    """An answer's tokens as they follow its prompt: after a plain prompt's "Answer:" a space comes first, a chat
+    turn starts clean. Training targets and scored label choices both use this, so they are the same tokens."""
+    prefix = "" if uses_chat_template(tokenizer) else " "
+    return tokenizer.encode(prefix + answer, add_special_tokens=False)
 
 
 def format_prompt(tokenizer, user_text: str) -> str:

@@ -27,6 +27,9 @@ class ModelConfig(Strict):
     embedder: str = "all-minilm-l6-v2"
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     threads: int | None = None  # torch CPU threads; None = torch's default
+    # auto: the model's chat template when it has one; off: plain prompts ("...\nAnswer:"), as a base model or a peer
+    # harness's plain prompts expect; on: require the template
+    chat_template: Literal["auto", "on", "off"] = "auto"
 
 
 class RetrievalConfig(Strict):
@@ -34,6 +37,8 @@ class RetrievalConfig(Strict):
     chunk_words: int = Field(80, ge=8)
     chunk_overlap: int = Field(16, ge=0)
     index: Literal["flat", "ivf", "hnsw"] = "flat"
+    # dense: embeddings; bm25: exact words (names, model numbers); hybrid: both, fused by reciprocal rank
+    method: Literal["dense", "bm25", "hybrid"] = "hybrid"
 
 
 class FinetuneConfig(Strict):
@@ -49,6 +54,18 @@ class FinetuneConfig(Strict):
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.0, ge=0, lt=1)  # on CPU dropout costs ~15% of training speed
     raft_gold_fraction: float = Field(0.8, ge=0, le=1)  # ft_rag: share of examples that keep the gold chunk
+    # Early stopping: after each epoch, the answer loss on held-out pairs (the task's data.validation, else a
+    # seeded slice of the training examples, which are then not trained on); training stops when it has not
+    # improved for `patience` epochs, and the best epoch's weights are kept.
+    early_stopping: bool = True
+    patience: int = Field(1, ge=1)
+    validation_fraction: float = Field(0.1, ge=0, lt=1)
+    validation_max: int = Field(32, ge=1)
+    fit_items: int = Field(60, ge=0)  # training examples each adapter answers afterwards: has it learned them?
+    # Paraphrase augmentation of the corpus for `ft`: up to this many other phrasings of each document, from the
+    # task (data.paraphrases) or written by the generator; 0 for none
+    paraphrases: int = Field(5, ge=0)
+    paraphrase_source: Literal["task", "model"] = "task"
 
     def lr(self) -> float:
         if self.learning_rate is not None:
@@ -83,7 +100,8 @@ class JudgeConfig(Strict):
 
 class RunConfig(Strict):
     task: str
-    arms: list[str] = Field(list(ARMS), min_length=1)  # names from the arm registry (records/arms.py)
+    # names from the arm registry (records/arms.py); None: the standard arms, and ft_plain when ft uses paraphrases
+    arms: list[str] | None = Field(None, min_length=1)
     limit: int | None = Field(40, ge=1)  # test items per stratum; None = all
     fewshot_k: int = Field(4, ge=1)
     knn_k: int = Field(4, ge=1)  # classification: nearest training examples in the retrieval arms' prompt
@@ -102,8 +120,8 @@ class RunConfig(Strict):
 
     @field_validator("arms")
     @classmethod
-    def _known_arms(cls, arms: list[str]) -> list[str]:
-        for name in arms:
+    def _known_arms(cls, arms: list[str] | None) -> list[str] | None:
+        for name in arms or []:
             if name not in ARMS:
                 raise ValueError(did_you_mean(name, list(ARMS), "arm"))
         return arms

@@ -31,6 +31,10 @@ class RunFolder:
         suffix = "" if not arm.fine_tuned or seed == seeds[0] else f"@seed{seed}"
         return self.path / "predictions" / f"{arm.name}{suffix}.jsonl"
 
+    def fit_predictions(self, arm: str) -> Path:
+        """A fine-tuned arm's answers to its own training questions (its first seed): has it learned them?"""
+        return self.path / "predictions" / "fit" / f"{arm}.jsonl"
+
     def item_scores(self, arm: str) -> Path:
         return self.path / "item_scores" / f"{arm}.jsonl"
 

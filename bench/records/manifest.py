@@ -31,6 +31,12 @@ class TrainStats(Record):
     peak_rss_mb: float
     device: str
     cached: bool = False
+    epochs_planned: int = 1
+    epochs_run: int = 1  # fewer than planned when the held-out loss stopped improving
+    best_epoch: int = 1  # whose weights were kept
+    validation_pairs: int = 0
+    losses: list[float] = []  # the training loss, step by step (thinned to 200 points)
+    validation_losses: list[float] = []  # the held-out loss after each epoch
 
 
 class IndexStats(Record):
@@ -38,13 +44,14 @@ class IndexStats(Record):
     build_seconds: float
     size_bytes: int
     cached: bool
+    device: str = "cpu"  # where the embedding ran: the build is priced at that device's rate
 
     def plus(self, other: IndexStats | None) -> IndexStats:
         """Two indexes' costs together: a classification task's corpus index and its kNN example index."""
         if other is None:
             return self
         return IndexStats(chunks=self.chunks + other.chunks, build_seconds=self.build_seconds + other.build_seconds,
-                          size_bytes=self.size_bytes + other.size_bytes, cached=self.cached and other.cached)
+                          size_bytes=self.size_bytes + other.size_bytes, cached=self.cached and other.cached, device=self.device)
 
 
 class Adapter(Record):
@@ -68,6 +75,7 @@ class RunManifest(Record):
     data_hash: str
     config: RunConfig
     generator_path: str
+    prompt_format: str = "chat template"  # or "plain": what model.chat_template resolved to for this model
     device: str
     n_params: int
     index: IndexStats | None = None  # retrieval's one-off cost (corpus index, plus the kNN example index)

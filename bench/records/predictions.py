@@ -26,8 +26,9 @@ class Prediction(BaseModel):
     output: str  # the generated text, or the chosen label
     choice_logprobs: list[float] | None = None  # label choice: summed log-probability of each label, in label order
     prompt_tokens: int
-    output_tokens: int
-    seconds: float  # this item's share of its batch's wall time
+    output_tokens: int  # generated tokens; for a label choice, the tokens its choice pass ran
+    seconds: float  # this item's share of its batch's wall time: retrieval (embedding, search) and the model
+    retrieval_seconds: float = 0.0  # the retrieval part of it
     peak_memory_mb: float | None = None  # measured while its batch was answered
 
     @property

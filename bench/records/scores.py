@@ -31,6 +31,7 @@ class Interval(Record):
 class Retrieval(Record):
     recall_at_k: Interval
     k: int
+    method: str = "dense"  # how chunks were retrieved: dense, bm25 or hybrid
 
 
 class Cost(Record):
@@ -57,6 +58,7 @@ class ArmScores(Record):
     by_stratum: dict[str, dict[str, Interval]] = {}
     hallucination: dict[str, Interval] = {}
     retrieval: Retrieval | None = None
+    fit: Interval | None = None  # fine-tuned arms: the headline on a sample of its own training questions
     cost: Cost
 
 
@@ -66,9 +68,15 @@ class Comparison(Record):
     b: str
     metric: str
     stratum: str
-    diff: Interval
-    p_bootstrap: float
-    p_mcnemar: float | None
+    diff: Interval  # the difference with its 95% interval (Newcombe's for right/wrong scores, else bootstrap)
+    p: float
+    test: str  # "McNemar exact", "paired bootstrap", or "seed and item bootstrap" (several fine-tuning seeds)
+    p_holm: float | None = None  # the verdict's comparisons only: Holm-adjusted over all of them
+
+    @property
+    def significant(self) -> bool:
+        """At the 5% level; the verdict's own comparisons after Holm's correction."""
+        return (self.p_holm if self.p_holm is not None else self.p) < 0.05
 
 
 class BreakEven(Record):
@@ -122,6 +130,7 @@ class ScoresFile(Record):
     config: dict[str, Any]  # the resolved settings (kept as stored, so older runs still load)
     config_hash: str
     generator_path: str
+    prompt_format: str = "chat template"
     arms: dict[str, ArmScores]
     break_even: BreakEven | None = None
     majority: Majority | None = None  # label choice: always answering the most frequent label

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.report.examples import example_blocks
-from bench.report.figures import accuracy_cost_plot, cumulative_cost_plot, hallucination_plot, stratum_plot
+from bench.report.figures import accuracy_cost_plot, cumulative_cost_plot, hallucination_plot, loss_plot, stratum_plot
 from bench.report.reproduce import reproducibility_blocks
 from bench.report.runs import Row, Run, definitions, rows_of
-from bench.report.tables import (accuracy_table, comparisons_table, definitions_table, hallucination_table, one_off_cost_table,
-                                 query_cost_table, seeds_table, strata_of, stratum_table)
+from bench.report.tables import (accuracy_table, comparisons_table, definitions_table, fit_table, hallucination_table,
+                                 one_off_cost_table, query_cost_table, seeds_table, strata_of, stratum_table)
 from bench.report.verdict import break_even_sentence, cross_run_verdict, verdict
 
 FAMILY_NOTES = {
@@ -81,14 +81,27 @@ def accuracy_blocks(runs: list[Run], rows: list[Row], defs: dict, folder: Path) 
     return [b for b in blocks if b]
 
 
+def fit_blocks(rows: list[Row], defs: dict, folder: Path) -> list[tuple]:
+    table = fit_table(rows, defs)
+    if table is None:
+        return []
+    return [b for b in [("h", 2, "Did fine-tuning learn?"),
+                        ("p", "Before a fine-tuned arm is compared, it should answer the questions it was trained on. Each adapter "
+                              "answered a sample of its own training questions; training stopped when the loss on held-out "
+                              "examples stopped improving, keeping the best epoch's weights."), table, loss_plot(rows, folder)] if b]
+
+
 def comparison_blocks(runs: list[Run], defs: dict) -> list[tuple]:
     table = comparisons_table(runs, defs)
     if table is None:
         return [("h", 2, "Paired comparisons"), ("p", "scores.json holds no paired comparisons for this run.")]
     return [("h", 2, "Paired comparisons"),
-            ("p", "Each test item answered by both arms is a pair. Difference in percentage points with its 95% paired-bootstrap "
-                  "interval; McNemar's exact test where the metric is right/wrong per item. The headline metric is shown; "
-                  "the tests on the other metrics are in scores.csv (section `comparison`)."), table]
+            ("p", "Each test item answered by both arms is a pair. Difference in percentage points with its 95% interval: for "
+                  "right/wrong scores McNemar's exact test and Newcombe's score interval, for other scores a paired bootstrap; "
+                  "with several fine-tuning seeds, a bootstrap over seeds and items, so seed-to-seed variance counts. The "
+                  "comparisons the verdict draws are Holm-adjusted together; a difference is called significant at 5% (after "
+                  "that adjustment where it applies). The headline metric is shown; the other metrics' tests are in scores.csv "
+                  "(section `comparison`)."), table]
 
 
 def hallucination_blocks(rows: list[Row], defs: dict, folder: Path) -> list[tuple]:
@@ -119,5 +132,5 @@ def document(runs: list[Run], folder: Path) -> list[tuple]:
     for run in runs:
         reproduce += ([("h", 3, f"`{run.name}`")] if len(runs) > 1 else []) + reproducibility_blocks(run)
     return (title_blocks(runs) + verdict_blocks(runs, defs) + accuracy_blocks(runs, rows, defs, folder)
-            + comparison_blocks(runs, defs) + hallucination_blocks(rows, defs, folder) + cost_blocks(runs, rows, folder)
+            + fit_blocks(rows, defs, folder) + comparison_blocks(runs, defs) + hallucination_blocks(rows, defs, folder) + cost_blocks(runs, rows, folder)
             + examples + reproduce + [("h", 2, "Appendix: definitions"), definitions_table(runs, rows, defs)])

@@ -8,7 +8,7 @@ from bench.records.scores import Interval
 from bench.report.reproduce import flat
 from bench.report.runs import Row, Run, rows_of
 
-CSV_COLUMNS = ["run", "arm", "versus", "section", "metric", "stratum", "mean", "low", "high", "n", "p_bootstrap", "p_mcnemar"]
+CSV_COLUMNS = ["run", "arm", "versus", "section", "metric", "stratum", "mean", "low", "high", "n", "test", "p", "p_holm"]
 
 
 def csv_records(row: Row) -> list[dict]:
@@ -33,7 +33,7 @@ def csv_records(row: Row) -> list[dict]:
 def comparison_records(run: Run) -> list[dict]:
     """Each stored paired test: the difference `arm` minus `versus` as an interval, with its p-values."""
     return [{"run": run.name, "arm": c.a, "versus": c.b, "section": "comparison", "metric": c.metric, "stratum": c.stratum,
-             **c.diff.model_dump(), "p_bootstrap": c.p_bootstrap, "p_mcnemar": c.p_mcnemar}
+             **c.diff.model_dump(), "test": c.test, "p": c.p, "p_holm": c.p_holm}
             for c in run.scores.comparisons]
 
 

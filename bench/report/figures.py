@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report.plots import accuracy_vs_cost, cumulative_cost, hallucination_bars, stratum_bars
+from bench.report.plots import accuracy_vs_cost, cumulative_cost, hallucination_bars, loss_curves, stratum_bars
 from bench.report.runs import Row, Run, label_of
 from bench.report.tables import strata_of
 
@@ -65,3 +65,13 @@ def cumulative_cost_plot(runs: list[Run], rows: list[Row], folder: Path) -> tupl
                                  [row.data.cost.usd_per_1k_queries / 1000 for row in rows], break_even_marks(runs),
                                  folder / "plots" / "cumulative_cost.png")
     return image(path, folder, "Cumulative cost by query volume; circles mark break-even points.")
+
+
+def loss_plot(rows: list[Row], folder: Path) -> tuple | None:
+    trained = [row for row in rows if row.data.cost.train and row.data.cost.train.losses]
+    if not trained:
+        return None
+    stats = [row.data.cost.train for row in trained]
+    path = loss_curves([row.label for row in trained], [t.losses for t in stats], [t.validation_losses for t in stats],
+                       [t.epochs_run for t in stats], folder / "plots" / "fine_tuning_loss.png")
+    return image(path, folder, "Fine-tuning: training loss by epoch, and the held-out loss after each epoch.")

@@ -139,3 +139,21 @@ def cumulative_cost(labels: list[str], one_off_usd: list[float], usd_per_query: 
     axes.grid(alpha=0.3)
     place_legend(axes, len(labels))
     return save(figure, path)
+
+
+def loss_curves(labels: list[str], losses: list[list[float]], validation: list[list[float]], epochs: list[int], path: Path) -> Path:
+    """Each adapter's training loss over its epochs (a line) and its held-out loss after each epoch (points)."""
+    figure = new_figure(7.5, 4.2)
+    axes = figure.add_subplot()
+    for j, (label, train, held_out, n_epochs) in enumerate(zip(labels, losses, validation, epochs)):
+        color = COLORS[j % len(COLORS)]
+        axes.plot([(i + 0.5) / len(train) * n_epochs for i in range(len(train))], train, color=color, linestyle=look(j, LINES),
+                  label=f"{label}: training")
+        if held_out:
+            axes.plot(range(1, len(held_out) + 1), held_out, marker="o", color=color, linestyle="none", label=f"{label}: held-out")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("answer loss")
+    axes.set_title("Fine-tuning loss: training (line) and held-out (points)")
+    axes.grid(alpha=0.3)
+    place_legend(axes, 2 * len(labels))
+    return save(figure, path)

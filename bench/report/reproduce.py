@@ -56,11 +56,14 @@ def reproducibility_blocks(run: Run) -> list[tuple]:
     task, env, model = s.task, s.environment, config.get("model") or {}
     seeds = config.get("seeds") or sorted({seed for spread in (s.seeds or {}).values() for seed in spread.seeds})
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in s.timings.items())
+    prompts = "the model's chat template" if s.prompt_format == "chat template" else "plain (no chat template)"
     command, notes = run_command(run)
     caveat = [("p", "Note: " + "; ".join(notes) + ".")] if notes else []
     return [("code", command)] + caveat + [("list", [
         f"run folder `{run.path}`; config hash `{s.config_hash}`",
         f"generator `{model.get('generator', '–')}` (loaded from `{s.generator_path}`); embedder `{model.get('embedder', '–')}`",
+        f"prompts: {prompts} (model.chat_template={model.get('chat_template', 'auto')}); "
+        f"retrieval: {config.get('retrieval', {}).get('method', 'dense')}",
         f"data: {task.source} License: {task.license}. Data hash `{task.data_hash}`; "
         f"{task.train_examples} training examples, {task.corpus_documents} corpus documents",
         "test items: " + ", ".join(f"{n} {stratum}" for stratum, n in s.items.items()),

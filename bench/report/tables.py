@@ -52,14 +52,13 @@ def comparisons_table(runs: list[Run], defs: dict) -> tuple | None:
         for c in (c for c in run.scores.comparisons if c.metric == run.scores.headline):
             a, b = (f"{run.name}:{arm}" if prefix else arm for arm in (c.a, c.b))
             d = c.diff
-            significant = d.low > 0 or d.high < 0
             body.append([f"{a} − {b}", label_of(defs, c.metric), c.stratum, f"{points(d.mean)} [{points(d.low)}, {points(d.high)}]",
-                         pvalue(c.p_bootstrap), pvalue(c.p_mcnemar), "yes" if significant else "no"])
+                         c.test, pvalue(c.p), pvalue(c.p_holm), "yes" if c.significant else "no"])
     if not body:
         return None
     body.sort(key=lambda cells: cells[2] != "all")  # every pair overall first, then the per-stratum tests
-    return ("table", ["a − b", "metric", "stratum", "difference, points [95% CI]", "p (paired bootstrap)", "p (McNemar)",
-                      "significant (CI excludes 0)"], body)
+    return ("table", ["a − b", "metric", "stratum", "difference, points [95% CI]", "test", "p", "p, Holm (verdict's tests)",
+                      "significant at 5%"], body)
 
 
 def arrow(defs: dict, key: str) -> str:
@@ -77,7 +76,7 @@ def hallucination_table(rows: list[Row], defs: dict) -> tuple | None:
     for row in rows:
         found, ret = row.data.hallucination, row.data.retrieval
         cells = [pct(found.get(m)) for m in measures]
-        cells += [f"{pct(ret.recall_at_k)} (k={ret.k})" if ret else "–"] if retrieval else []
+        cells += [f"{pct(ret.recall_at_k)} (k={ret.k}, {ret.method})" if ret else "–"] if retrieval else []
         body.append([row.label] + cells)
     return ("table", head, body)
 
@@ -116,3 +115,18 @@ def definitions_table(runs: list[Run], rows: list[Row], defs: dict) -> tuple:
     body = [[f"`{m}`", label_of(defs, m), defs[m].definition if m in defs else "(no definition stored)",
              defs[m].better if m in defs else "–"] for m in dict.fromkeys(used)]
     return ("table", ["name", "label", "definition", "better"], body)
+
+
+def fit_table(rows: list[Row], defs: dict) -> tuple | None:
+    """Has each adapter learned? Its fit on its own training questions, and how its training went."""
+    trained = [row for row in rows if row.data.cost.train]
+    if not trained:
+        return None
+    body = []
+    for row in trained:
+        t = row.data.cost.train
+        held_out = ", ".join(f"{v:.2f}" for v in t.validation_losses) or "–"
+        body.append([row.label, pct(row.data.fit), f"{t.epochs_run} of {t.epochs_planned}", str(t.best_epoch), str(t.validation_pairs),
+                     f"{t.first_loss:.2f} → {t.last_loss:.2f}", held_out])
+    return ("table", ["arm", label_of(defs, "fit"), "epochs run", "epoch kept", "held-out pairs", "training loss first → last",
+                      "held-out loss by epoch"], body)

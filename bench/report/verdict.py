@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bench.records.arms import ARMS
+from bench.eval.comparisons import fine_tune_vs_retrieval, ranked
 from bench.records.scores import Interval, ScoresFile
 from bench.report.formats import capitalized, has_value, mid_sentence, pct_brief, pct_words, points, pvalue, title, usd
 from bench.report.runs import Run, label_of
@@ -25,6 +25,8 @@ class Diff:
     p: float | None = None
     ci_a: Interval | None = None
     ci_b: Interval | None = None
+    test: str = ""
+    p_holm: float | None = None  # the verdict's comparisons: adjusted over all of them
 
     @property
     def paired(self) -> bool:
@@ -33,20 +35,14 @@ class Diff:
     @property
     def significant(self) -> bool:
         if self.paired:
-            return self.low > 0 or self.high < 0
+            return (self.p_holm if self.p_holm is not None else self.p) < 0.05
         return self.ci_a.low > self.ci_b.high or self.ci_b.low > self.ci_a.high
 
     def leader_first(self) -> Diff:
         if self.mean >= 0:
             return self
         return Diff(self.b, self.a, -self.mean, None if self.high is None else -self.high,
-                    None if self.low is None else -self.low, self.p, self.ci_b, self.ci_a)
-
-
-def ranked(scores: ScoresFile, arms: list[str], metric: str, lower_is_better: bool = False) -> list[str]:
-    """Arms with a value on the metric, best first (ties keep their scores.json order)."""
-    scored = [a for a in arms if has_value(scores.interval(a, metric))]
-    return sorted(scored, key=lambda a: scores.interval(a, metric).mean * (1 if lower_is_better else -1))
+                    None if self.low is None else -self.low, self.p, self.ci_b, self.ci_a, self.test, self.p_holm)
 
 
 def paired_diff(scores: ScoresFile, a: str, b: str, metric: str, stratum: str) -> Diff | None:
@@ -56,9 +52,9 @@ def paired_diff(scores: ScoresFile, a: str, b: str, metric: str, stratum: str) -
             continue
         d = c.diff
         if (c.a, c.b) == (a, b):
-            return Diff(a, b, d.mean, d.low, d.high, c.p_bootstrap)
+            return Diff(a, b, d.mean, d.low, d.high, c.p, test=c.test, p_holm=c.p_holm)
         if (c.a, c.b) == (b, a):
-            return Diff(a, b, -d.mean, -d.high, -d.low, c.p_bootstrap)
+            return Diff(a, b, -d.mean, -d.high, -d.low, c.p, test=c.test, p_holm=c.p_holm)
     return None
 
 
@@ -77,7 +73,8 @@ def diff_sentence(d: Diff, metric: str, where: str = "") -> str:
     if math.isnan(d.mean):
         return f"No difference on {metric}{where} between {a} and {b}: no item has a score from both."
     if d.paired:
-        p = "" if d.p is None else f", paired bootstrap p {'' if d.p <= 0.001 else '= '}{pvalue(d.p)}"
+        p = f", {d.test} p {'' if d.p <= 0.001 else '= '}{pvalue(d.p)}"
+        p += "" if d.p_holm is None else f", Holm-adjusted {'' if d.p_holm <= 0.001 else '= '}{pvalue(d.p_holm)}"
         interval = f"95% CI {points(d.low)} to {points(d.high)}{p}"
         if d.significant:
             return f"{capitalized(a)} scores {points(d.mean)} points higher than {b} on {metric}{where} ({interval})."
@@ -86,15 +83,6 @@ def diff_sentence(d: Diff, metric: str, where: str = "") -> str:
     if d.significant:
         return f"{capitalized(a)} scores {points(d.mean)} points higher than {b} on {metric}{where} ({both}; the 95% intervals do not overlap)."
     return f"No clear difference between {a} and {b} on {metric}{where} ({both}; the 95% intervals overlap)."
-
-
-def fine_tune_vs_retrieval(scores: ScoresFile, metric: str) -> tuple[str, str] | None:
-    """The best arm that only fine-tunes and the best that only retrieves: the question the benchmark answers.
-    The arm doing both (ft_rag) competes in the best-arm sentence instead."""
-    arms = [ARMS[a] for a in scores.arms if a in ARMS]
-    tuned = ranked(scores, [a.name for a in arms if a.fine_tuned and not a.retrieves], metric)
-    retrieving = ranked(scores, [a.name for a in arms if not a.fine_tuned and a.retrieves], metric)
-    return (tuned[0], retrieving[0]) if tuned and retrieving else None
 
 
 def secondary_metric_sentences(scores: ScoresFile, pair: tuple[str, str], defs: dict) -> list[str]:
@@ -206,7 +194,27 @@ def verdict(scores: ScoresFile, defs: dict) -> list[str]:
             if has_value(scores.interval(pair[0], metric, stratum)) and has_value(scores.interval(pair[1], metric, stratum)):
                 lines.append(diff_sentence(difference(scores, *pair, metric, stratum), label_of(defs, metric), f" among {stratum} items"))
         caveat = cheaper_but_worse_sentence(scores, pair, pair_diff, label_of(defs, metric))
-    return lines + hallucination_sentence(scores, defs) + cost_sentences(scores, pair) + caveat
+    return lines + augmentation_sentence(scores, defs) + fit_sentence(scores, defs) + hallucination_sentence(scores, defs) \
+        + cost_sentences(scores, pair) + caveat
+
+
+def augmentation_sentence(scores: ScoresFile, defs: dict) -> list[str]:
+    """What training on the corpus's paraphrases bought (ft) over the corpus alone (ft_plain)."""
+    if not {"ft", "ft_plain"} <= set(scores.arms):
+        return []
+    metric = label_of(defs, scores.headline)
+    return ["Paraphrase augmentation: " + mid_sentence(diff_sentence(difference(scores, "ft", "ft_plain", scores.headline), metric))]
+
+
+def fit_sentence(scores: ScoresFile, defs: dict) -> list[str]:
+    """Whether each adapter learned its own training questions: a comparison with an unfit adapter is premature."""
+    fits = {arm: data.fit for arm, data in scores.arms.items() if data.fit is not None and data.fit.has_value}
+    if not fits:
+        return []
+    said = "; ".join(f"{title(arm)} {pct_words(fit)}" for arm, fit in fits.items())
+    low = [title(arm) for arm, fit in fits.items() if fit.mean < 0.8]
+    warning = f" Below 80% ({', '.join(low)}), the adapter has not learned its training data: train longer before trusting its comparison." if low else ""
+    return [f"{label_of(defs, 'fit').capitalize()}: {said}.{warning}"]
 
 
 def cross_run_verdict(runs: list[Run], defs: dict) -> list[str]:

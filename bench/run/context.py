@@ -12,6 +12,7 @@ import torch
 from bench.arms.answer import Answering
 from bench.arms.sources import Sources
 from bench.data.tasks import Task
+from bench.models.loading import uses_chat_template
 from bench.records.config import RunConfig
 from bench.records.layout import RunFolder
 from bench.records.manifest import Adapter, Environment, IndexStats, RunManifest
@@ -52,6 +53,7 @@ class RunContext:
     def manifest(self) -> RunManifest:
         return RunManifest(task=self.task.name, task_folder=str(self.task.folder.resolve()), data_hash=self.task.data_hash,
                            config=self.cfg, generator_path=self.generator_path, device=self.device, n_params=self.n_params,
+                           prompt_format="chat template" if uses_chat_template(self.sources.tokenizer) else "plain",
                            index=self.index_stats, adapters=list(self.adapters.values()), timings=self.timings,
                            environment=environment())
 

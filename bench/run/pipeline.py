@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -19,11 +20,11 @@ from bench.eval.scoring import score_run
 from bench.models.device import pick_device
 from bench.models.loading import count_parameters, load_generator, load_tokenizer
 from bench.models.presets import resolve_embedder, resolve_generator
-from bench.records.arms import ARMS, Arm
+from bench.records.arms import ARMS, Arm, default_arms
 from bench.records.cache import stage_key
 from bench.records.config import RunConfig, resolve_config
 from bench.records.errors import UserError
-from bench.records.items import Example
+from bench.records.items import Doc, Example
 from bench.records.io import atomic_write_text
 from bench.records.layout import RunFolder, results_dir
 from bench.records.manifest import Adapter
@@ -32,7 +33,8 @@ from bench.report import write_report
 from bench.retrieval.index import build_retriever, load_embedder
 from bench.run.context import RunContext
 from bench.training.finetune import train_cached
-from bench.training.pairs import ft_pairs, raft_pairs, training_sample
+from bench.training.paraphrase import model_paraphrases, paraphrases_for
+from bench.training.pairs import ft_plan, raft_plan, split_validation, training_sample
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 def run(task_name: str, overrides: list[str] = (), run_id: str | None = None) -> Path:
     task = load_task(task_name)
     cfg = resolve_config(task.name, task.spec.overrides, overrides)
+    if cfg.arms is None:
+        cfg = cfg.model_copy(update={"arms": default_arms(uses_paraphrases(cfg, task))})
     if cfg.answer_mode == "loglik" and not task.spec.labels:
         raise UserError(f"answer_mode=loglik needs a fixed answer set: task '{task.name}' lists no labels.")
     folder = RunFolder(results_dir() / task.name / (run_id or f"{Path(cfg.model.generator).name}-{cfg.digest()}"))
@@ -52,6 +56,7 @@ def run(task_name: str, overrides: list[str] = (), run_id: str | None = None) ->
         for seed in cfg.seeds if arm.fine_tuned else cfg.seeds[:1]:
             answer(ctx, arm, items, seed)
         ctx.timings[f"answer:{name}"] = time.perf_counter() - began
+    answer_fit(ctx)
     atomic_write_text(folder.manifest, ctx.manifest().model_dump_json(indent=2) + "\n")
     judge(ctx)
     write_report(folder.path, score_run(folder))
@@ -66,7 +71,7 @@ def prepare(cfg: RunConfig, task: Task, folder: RunFolder) -> RunContext:
     began = time.perf_counter()
     generator_path = resolve_generator(cfg.model.generator)
     kind, labels = task.spec.kind, task.spec.labels
-    sources = Sources(kind, task.spec.prompts.instruction or default_instruction(kind, labels), load_tokenizer(generator_path),
+    sources = Sources(kind, task.spec.prompts.instruction or default_instruction(kind, labels), load_tokenizer(generator_path, cfg.model.chat_template),
                       fewshot_examples(task.train, cfg.fewshot_k, cfg.seed), cfg.retrieval.k, cfg.knn_k)
     ctx = RunContext(cfg, task, folder, device, generator_path, sources, count_parameters(generator_path))
     ctx.timings["load_model"] = time.perf_counter() - began
@@ -95,17 +100,47 @@ def build_indexes(ctx: RunContext) -> None:
         ctx.index_stats = example_stats.plus(ctx.index_stats)
 
 
+def uses_paraphrases(cfg: RunConfig, task: Task) -> bool:
+    tuning = cfg.finetune
+    return bool(tuning.paraphrases and tuning.corpus_epochs and task.corpus and (tuning.paraphrase_source == "model" or task.paraphrases))
+
+
+def training_split(ctx: RunContext) -> tuple[list[Example], list[Example]]:
+    """(examples the adapters train on, held-out examples for the stopping rule), the same for every adapter."""
+    cfg, task = ctx.cfg, ctx.task
+    train = training_sample(task.train, cfg.finetune.max_examples, cfg.seed)
+    if not train:
+        raise UserError(f"task '{task.name}' has no training examples: the fine-tuned arms need data.train (or drop them with --arms).")
+    return split_validation(train, task.validation, cfg.finetune, cfg.seed)
+
+
+def paraphrases(ctx: RunContext) -> list[Doc]:
+    tuning = ctx.cfg.finetune
+    if not uses_paraphrases(ctx.cfg, ctx.task):
+        return []
+    if tuning.paraphrase_source == "model":
+        return model_paraphrases(ctx.task.corpus, tuning.paraphrases, ctx.generator_path, ctx.device, ctx.cfg.model.chat_template)
+    return paraphrases_for(ctx.task.paraphrases, tuning.paraphrases)
+
+
 def train_adapter(ctx: RunContext, weights: str, seed: int) -> Adapter:
     cfg, task = ctx.cfg.finetune, ctx.task
-    train = training_sample(task.train, cfg.max_examples, ctx.cfg.seed)
-    if not train:
-        raise UserError(f"task '{task.name}' has no training examples: arm '{weights}' needs data.train (or drop it with --arms).")
-    if weights == "ft":
-        pairs = ft_pairs(train, task.corpus, ctx.sources, cfg.epochs, cfg.corpus_epochs)
-    else:
-        pairs = raft_pairs(train, ctx.sources, cfg.raft_gold_fraction, cfg.raft_epochs, seed)
-    path, stats = train_cached(ctx.generator_path, ctx.sources.tokenizer, pairs, cfg, 1, seed, ctx.device)
+    train, validation = training_split(ctx)
+    if weights == "ft_rag":
+        plan = raft_plan(train, validation, ctx.sources, cfg.raft_gold_fraction, cfg.raft_epochs, seed)
+    else:  # ft reads the corpus and its paraphrases; ft_plain the corpus alone
+        docs = task.corpus + (paraphrases(ctx) if weights == "ft" else [])
+        plan = ft_plan(train, validation, docs, ctx.sources, cfg.epochs, cfg.corpus_epochs)
+    path, stats = train_cached(ctx.generator_path, ctx.sources.tokenizer, plan, cfg, seed, ctx.device)
     return Adapter(weights=weights, seed=seed, path=str(path), stats=stats)
+
+
+def answer_fit(ctx: RunContext) -> None:
+    """Each fine-tuned arm answers a seeded sample of the questions it trained on: a fit check for the report."""
+    trained, _ = training_split(ctx) if any(ARMS[a].fine_tuned for a in ctx.cfg.arms) else ([], [])
+    sample = random.Random(f"{ctx.cfg.seed}/fit").sample(trained, min(ctx.cfg.finetune.fit_items, len(trained)))
+    for arm in (ARMS[a] for a in ctx.cfg.arms if ARMS[a].fine_tuned and sample):
+        answer(ctx, arm, sample, ctx.cfg.seeds[0], ctx.folder.fit_predictions(arm.name))
 
 
 def predictions_key(ctx: RunContext, arm: Arm, items: list[Example], seed: int) -> str:
@@ -117,12 +152,12 @@ def predictions_key(ctx: RunContext, arm: Arm, items: list[Example], seed: int) 
                      [ex.id for ex in src.shots] if arm.context == "fewshot" else None, cfg.model.embedder)
 
 
-def answer(ctx: RunContext, arm: Arm, items: list[Example], seed: int) -> None:
-    path = ctx.folder.predictions(arm, seed, ctx.cfg.seeds)
+def answer(ctx: RunContext, arm: Arm, items: list[Example], seed: int, path: Path | None = None) -> None:
+    path = path or ctx.folder.predictions(arm, seed, ctx.cfg.seeds)
     path.parent.mkdir(parents=True, exist_ok=True)
     adapter = ctx.adapter_path(arm.weights, seed)
     answer_arm(path, predictions_key(ctx, arm, items, seed), arm, items, ctx.sources, ctx.answering,
-               lambda: load_generator(ctx.generator_path, ctx.device, adapter))
+               lambda: load_generator(ctx.generator_path, ctx.device, adapter, ctx.cfg.model.chat_template))
 
 
 def judge(ctx: RunContext) -> None:

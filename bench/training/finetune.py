@@ -17,7 +17,7 @@ from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, get_linear_schedule_with_warmup
 
 from bench.models.device import peak_memory_mb
-from bench.models.loading import uses_chat_template
+from bench.models.loading import answer_token_ids, uses_chat_template
 from bench.models.progress import progress
 from bench.records.cache import cached_dir, stage_key
 from bench.records.config import FinetuneConfig
@@ -33,11 +33,12 @@ class TrainPair:
 
 def encode_pair(tokenizer, pair: TrainPair, max_length: int) -> tuple[list[int], int]:
     """Token ids of prompt + target + end of sequence, and how many trailing ids the loss covers."""
-    if pair.prompt:
+    if pair.prompt:  # the target follows the prompt as a scored answer would (answer_token_ids)
         prompt_ids = tokenizer.encode(pair.prompt, add_special_tokens=not uses_chat_template(tokenizer))
+        target_ids = answer_token_ids(tokenizer, pair.target) + [tokenizer.eos_token_id]
     else:  # corpus text: every token but the first is a target
         prompt_ids = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-    target_ids = tokenizer.encode(pair.target, add_special_tokens=False) + [tokenizer.eos_token_id]
+        target_ids = tokenizer.encode(pair.target, add_special_tokens=False) + [tokenizer.eos_token_id]
     ids = (prompt_ids + target_ids)[-max_length:]  # cut the prompt's start, never the target
     n_target = min(len(target_ids), len(ids) - 1)
     return ids, n_target
@@ -83,48 +84,97 @@ def prepare_model(model_path: str, cfg: FinetuneConfig, device: str):
     return model.to(device).train()
 
 
-def train(model_path: str, tokenizer, pairs: list[TrainPair], cfg: FinetuneConfig, epochs: int,
-          seed: int, device: str, out: Path) -> TrainStats:
-    """1. encode  2. loop over epochs of length-bucketed batches  3. save adapter (or whole model)."""
+@dataclass(frozen=True)
+class TrainPlan:
+    """What each epoch trains on, and the held-out pairs the stopping rule reads (none: train every epoch)."""
+    epochs: list[list[TrainPair]]
+    validation: list[TrainPair]
+
+
+def validation_loss(model, encoded: list[tuple[list[int], int]], cfg: FinetuneConfig, pad_id: int, device: str) -> float:
+    """Mean answer loss over the held-out pairs, weighted by their target tokens."""
+    model.eval()
+    total, weight = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(encoded), cfg.batch_size):
+            part = encoded[start : start + cfg.batch_size]
+            input_ids, mask, positions, labels, keep = collate(part, pad_id, device)
+            n = int((labels != -100).sum())
+            total, weight = total + answer_loss(model, input_ids, mask, positions, labels, keep).item() * n, weight + n
+    model.train()
+    return total / max(1, weight)
+
+
+def run_epoch(model, optimizer, schedule, params, encoded, cfg: FinetuneConfig, pad_id: int, device: str,
+              rng: random.Random, bar, losses: list[float]) -> int:
+    """One pass over length-bucketed batches in random order; returns the tokens seen."""
+    tokens = 0
+    for batch in make_batches(encoded, cfg.batch_size, rng):
+        input_ids, mask, positions, labels, keep = collate([encoded[i] for i in batch], pad_id, device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+            loss = answer_loss(model, input_ids, mask, positions, labels, keep)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step(), schedule.step(), optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        tokens += int(mask.sum())
+        bar.update(1)
+        bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+    return tokens
+
+
+def train(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str, out: Path) -> TrainStats:
+    """1. encode  2. train epoch by epoch, measuring the held-out loss after each; stop when it has not improved for
+    `patience` epochs and keep the best epoch's weights  3. save the adapter (or whole model)."""
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    encoded = [encode_pair(tokenizer, p, cfg.max_length) for p in pairs]
+    epochs = [[encode_pair(tokenizer, p, cfg.max_length) for p in pairs] for pairs in plan.epochs]
+    held_out = [encode_pair(tokenizer, p, cfg.max_length) for p in plan.validation]
     model = prepare_model(model_path, cfg, device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr(), weight_decay=0.0)
-    steps = epochs * -(-len(encoded) // cfg.batch_size)
+    steps = sum(-(-len(e) // cfg.batch_size) for e in epochs)
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
-    losses, tokens, began = [], 0, time.perf_counter()
+    losses, val_losses, tokens, best, began = [], [], 0, None, time.perf_counter()
     with progress(total=steps, desc=f"fine-tune ({cfg.method})", unit="step") as bar:
-        for _ in range(epochs):
-            for batch in make_batches(encoded, cfg.batch_size, rng):
-                input_ids, mask, positions, labels, keep = collate([encoded[i] for i in batch], tokenizer.pad_token_id, device)
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-                    loss = answer_loss(model, input_ids, mask, positions, labels, keep)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-                optimizer.step(), schedule.step(), optimizer.zero_grad(set_to_none=True)
-                losses.append(loss.item())
-                tokens += int(mask.sum())
-                bar.update(1)
-                bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{tokens / (time.perf_counter() - began):.0f}", refresh=False)
+        for number, encoded in enumerate(epochs, 1):
+            tokens += run_epoch(model, optimizer, schedule, params, encoded, cfg, tokenizer.pad_token_id, device, rng, bar, losses)
+            if not held_out:
+                continue
+            val_losses.append(validation_loss(model, held_out, cfg, tokenizer.pad_token_id, device))
+            if best is None or val_losses[-1] < best[1] - 1e-4:
+                best = (number, val_losses[-1], [p.detach().clone() for p in params])
+            elif cfg.early_stopping and number - best[0] >= cfg.patience:
+                break
+    if best is not None and cfg.early_stopping:
+        with torch.no_grad():
+            for param, kept in zip(params, best[2]):
+                param.copy_(kept)
     seconds = time.perf_counter() - began
     model.save_pretrained(out)
     n_params = sum(p.numel() for p in model.parameters())
     window = max(1, len(losses) // 10)
-    return TrainStats(method=cfg.method, sequences=len(encoded) * epochs, steps=steps, tokens=tokens, seconds=seconds,
-                      flops=(4 if cfg.method == "lora" else 6) * n_params * tokens, trainable_params=sum(p.numel() for p in params),
-                      first_loss=sum(losses[:window]) / window, last_loss=sum(losses[-window:]) / window,
-                      peak_rss_mb=peak_memory_mb(device), device=device)
+    return TrainStats(method=cfg.method, sequences=sum(len(e) for e in epochs[:number]), steps=len(losses), tokens=tokens,
+                      seconds=seconds, flops=(4 if cfg.method == "lora" else 6) * n_params * tokens,
+                      trainable_params=sum(p.numel() for p in params), first_loss=sum(losses[:window]) / window,
+                      last_loss=sum(losses[-window:]) / window, peak_rss_mb=peak_memory_mb(device), device=device,
+                      epochs_planned=len(epochs), epochs_run=number, best_epoch=best[0] if best and cfg.early_stopping else number,
+                      validation_pairs=len(held_out), losses=thin(losses), validation_losses=val_losses)
 
 
-def train_cached(model_path: str, tokenizer, pairs: list[TrainPair], cfg: FinetuneConfig, epochs: int,
-                 seed: int, device: str) -> tuple[Path, TrainStats]:
+def thin(values: list[float], points: int = 200) -> list[float]:
+    """At most `points` values for the loss curve: means of consecutive steps."""
+    size = max(1, -(-len(values) // points))
+    return [sum(values[i : i + size]) / len(values[i : i + size]) for i in range(0, len(values), size)]
+
+
+def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str) -> tuple[Path, TrainStats]:
     """Reuse an adapter trained on the same model, data, settings and seed; keep its measured cost."""
-    key = stage_key("adapter", model_path, [asdict(p) for p in pairs], cfg.model_dump(), epochs, seed)
+    key = stage_key("adapter", model_path, [[asdict(p) for p in e] for e in plan.epochs], [asdict(p) for p in plan.validation],
+                    cfg.model_dump(), seed)
 
     def build(tmp: Path) -> None:
-        stats = train(model_path, tokenizer, pairs, cfg, epochs, seed, device, tmp)
+        stats = train(model_path, tokenizer, plan, cfg, seed, device, tmp)
         atomic_write_json(tmp / "train_stats.json", stats.model_dump())
 
     folder, cached = cached_dir("adapter", key, build)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 
 from bench.arms.sources import Sources
+from bench.records.config import FinetuneConfig
 from bench.records.items import Doc, Example
 from bench.retrieval.chunks import Chunk, chunk_docs
-from bench.training.finetune import TrainPair
+from bench.training.finetune import TrainPair, TrainPlan
 
 
 def training_sample(train: list[Example], limit: int | None, seed: int) -> list[Example]:
@@ -32,12 +33,32 @@ def training_sample(train: list[Example], limit: int | None, seed: int) -> list[
 CORPUS_WINDOW_WORDS = 200
 
 
-def ft_pairs(train: list[Example], corpus: list[Doc], src: Sources, epochs: int, corpus_epochs: int) -> list[TrainPair]:
-    """Closed-book pairs (as the `ft` arm is asked) plus the corpus as plain text (knowledge fine-tuning)."""
-    qa = [TrainPair(src.prompt(ex.input, [], []), ex.answer) for ex in train]
-    windows = chunk_docs(corpus, CORPUS_WINDOW_WORDS, 0) if corpus_epochs else []
-    docs = [TrainPair("", f"{w.title}\n{w.text}" if w.title else w.text) for w in windows]
-    return qa * epochs + docs * corpus_epochs
+def split_validation(train: list[Example], given: list[Example], cfg: FinetuneConfig, seed: int) -> tuple[list[Example], list[Example]]:
+    """(examples to train on, held-out examples for the stopping rule): the task's validation part when it has one,
+    else, with early stopping on, a seeded slice of the training examples, which are then not trained on."""
+    if given or not cfg.early_stopping:
+        return train, given[: cfg.validation_max]
+    n = min(cfg.validation_max, int(len(train) * cfg.validation_fraction))
+    held = {ex.id for ex in random.Random(f"{seed}/validation").sample(train, n)} if n else set()
+    return [ex for ex in train if ex.id not in held], [ex for ex in train if ex.id in held]
+
+
+def closed_book(examples: list[Example], src: Sources) -> list[TrainPair]:
+    """The prompts the `ft` arm is asked, with the answer to learn."""
+    return [TrainPair(src.prompt(ex.input, [], []), ex.answer) for ex in examples]
+
+
+def corpus_text(docs: list[Doc]) -> list[TrainPair]:
+    """Documents as plain text, in windows: knowledge fine-tuning."""
+    return [TrainPair("", f"{w.title}\n{w.text}" if w.title else w.text) for w in chunk_docs(docs, CORPUS_WINDOW_WORDS, 0)]
+
+
+def ft_plan(train: list[Example], validation: list[Example], docs: list[Doc], src: Sources, epochs: int, corpus_epochs: int) -> TrainPlan:
+    """Closed-book pairs for `epochs` epochs, and the documents (the corpus, and its paraphrases when used) for the
+    first `corpus_epochs` of them."""
+    qa, text = closed_book(train, src), corpus_text(docs) if corpus_epochs else []
+    plan = [(qa if e < epochs else []) + (text if e < corpus_epochs else []) for e in range(max(epochs, corpus_epochs))]
+    return TrainPlan(plan, closed_book(validation, src))
 
 
 def gold_chunk(example: Example, chunks_by_doc: dict[str, list[Chunk]]) -> Chunk | None:
@@ -59,6 +80,13 @@ def raft_context(gold: Chunk | None, retrieved: list[Chunk], gold_docs: tuple[st
     chosen = list(chosen)
     rng.shuffle(chosen)
     return chosen
+
+
+def raft_plan(train: list[Example], validation: list[Example], src: Sources, gold_fraction: float, epochs: int, seed: int) -> TrainPlan:
+    """RAFT-style epochs, each with fresh contexts; held-out pairs with the gold chunk kept."""
+    pairs = raft_pairs(train, src, gold_fraction, epochs, seed)
+    per_epoch = [pairs[e * len(train) : (e + 1) * len(train)] for e in range(epochs)]
+    return TrainPlan(per_epoch, raft_pairs(validation, src, 1.0, 1, seed) if validation else [])
 
 
 def raft_pairs(train: list[Example], src: Sources, gold_fraction: float, epochs: int, seed: int) -> list[TrainPair]:
