@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import re
@@ -10,18 +11,19 @@ import sys
 from pathlib import Path
 
 from bench.data.synth import write_all_tasks
-from bench.data.tasks import available_tasks, load_task, tasks_dir
+from bench.data.tasks import available_tasks, load_task, tasks_dir, validate_task
 from bench.eval.scoring import score_run
-from bench.records.errors import UserError
+from bench.records.errors import UserError, bug_report
 from bench.records.layout import find_run, results_dir
 from bench.report import comparison_dir, write_comparison, write_report
 from bench.report.runs import load_run
 
 
-def cmd_run(args) -> None:
-    # Imported here, not at the top: it loads torch and transformers (seconds), which no other command needs.
-    from bench.run.pipeline import run
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
 
+
+def settings(args) -> list[str]:
+    """key=value settings, with the shorthand options (--limit, --arms, --model) turned into their settings."""
     overrides = list(args.overrides)
     if args.limit is not None:
         overrides.append(f"limit={args.limit}")
@@ -29,12 +31,20 @@ def cmd_run(args) -> None:
         overrides.append(f"arms=[{args.arms}]")
     if args.model:
         overrides.append(f"model.generator={args.model}")
-    run_dir = run(args.task, overrides, args.run_id)
+    return overrides
+
+
+def cmd_run(args) -> None:
+    # Imported here, not at the top: it loads torch and transformers (seconds), which no other command needs.
+    from bench.run.pipeline import run
+
+    run_dir = run(args.task, settings(args), args.run_id)
     print(f"\nreport: {run_dir / 'report.md'}")
 
 
 def cmd_validate(args) -> None:
-    task = load_task(args.task)
+    """Everything `ftrag run` with the same arguments would reject, without loading any model."""
+    task, _ = validate_task(args.task, settings(args))
     print(f"{task.name}: OK ({task.spec.kind}; {len(task.corpus)} corpus documents, {len(task.train)} train, {len(task.test)} test items)")
 
 
@@ -87,19 +97,24 @@ def cmd_new_task(args) -> None:
           f"then run `ftrag validate {args.name}` and `make bench TASK={args.name}`")
 
 
+def add_task_arguments(command: argparse.ArgumentParser) -> None:
+    """A task and its settings: what `run` and `validate` both take."""
+    command.add_argument("task", help="task name under tasks/, or a path to a task folder")
+    command.add_argument("overrides", nargs="*", help="settings as key=value, e.g. finetune.epochs=2 retrieval.k=5")
+    command.add_argument("--limit", type=int, help="test items per stratum")
+    command.add_argument("--arms", help="comma-separated arms (default: base,fewshot,rag,ft,ft_rag, and ft_plain with paraphrases)")
+    command.add_argument("--model", help="generator: a preset (smollm2-135m, gemma3-270m), an HF id or a local path")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ftrag", description="Fine-tuning versus RAG, measured.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run every arm of a task and write a report")
-    run.add_argument("task", help="task name under tasks/, or a path to a task folder")
-    run.add_argument("overrides", nargs="*", help="settings as key=value, e.g. finetune.epochs=2 retrieval.k=5")
-    run.add_argument("--limit", type=int, help="test items per stratum")
-    run.add_argument("--arms", help="comma-separated arms (default: base,fewshot,rag,ft,ft_rag)")
-    run.add_argument("--model", help="generator: a preset (smollm2-135m, gemma3-270m), an HF id or a local path")
+    add_task_arguments(run)
     run.add_argument("--run-id", help="results folder name (default: model and config hash, so a rerun resumes)")
     run.set_defaults(func=cmd_run)
-    validate = sub.add_parser("validate", help="check a task's YAML and data, reporting every problem")
-    validate.add_argument("task")
+    validate = sub.add_parser("validate", help="check a task's YAML, data and settings (as run would), reporting every problem")
+    add_task_arguments(validate)
     validate.set_defaults(func=cmd_validate)
     sub.add_parser("list", help="list the tasks with kind and sizes").set_defaults(func=cmd_list)
     score = sub.add_parser("score", help="recompute every score and the report from a run's stored predictions (no model)")
@@ -124,17 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status 0 when done, 2 for bad input (one message, no traceback), 1 for a bug (traceback in a log file)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for noisy in ("httpx", "transformers", "sentence_transformers", "huggingface_hub", "faiss.loader"):
+    for noisy in ("httpx", "transformers", "sentence_transformers", "huggingface_hub", "faiss.loader", "bm25s", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     parser = build_parser()
     # key=value overrides may come after options (`--limit 4 finetune.epochs=1`), which argparse alone rejects
     args, extra = parser.parse_known_args(argv)
-    unknown = [x for x in extra if "=" not in x or x.startswith("-") or args.command != "run"]
+    takes_overrides = args.command in ("run", "validate")
+    unknown = [x for x in extra if "=" not in x or x.startswith("-") or not takes_overrides]
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    if args.command == "run":
+    if takes_overrides:
         args.overrides = list(args.overrides) + extra
     try:
         args.func(args)
@@ -144,6 +161,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nstopped. Finished work is saved: run the same command again to continue.", file=sys.stderr)
         return 130
+    except OSError as err:  # a full disk or a folder that cannot be written: the user's to fix, not a bug
+        if err.errno not in DISK_ERRORS:
+            print(bug_report(err, results_dir(), ["ftrag", *(sys.argv[1:] if argv is None else argv)]), file=sys.stderr)
+            return 1
+        print(f"error: cannot write {err.filename or 'a file'}: {err.strerror}. Free some space or fix the folder's permissions "
+              "(or set FTRAG_CACHE_DIR / FTRAG_RESULTS_DIR elsewhere), then run the same command again: finished work "
+              "is kept, and nothing half written is ever read back.", file=sys.stderr)
+        return 2
+    except Exception as err:  # a bug: one line for the user, the traceback in a log file
+        print(bug_report(err, results_dir(), ["ftrag", *(sys.argv[1:] if argv is None else argv)]), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -101,3 +101,36 @@ def test_training_stops_when_the_held_out_loss_stops_improving_and_keeps_the_bes
     _, kept_all = train_cached(str(tiny_model_dir), tokenizer, TrainPlan([epoch] * 8, held_out),
                                cfg.model_copy(update={"early_stopping": False}), 0, "cpu")
     assert kept_all.epochs_run == 8 == kept_all.best_epoch and len(kept_all.validation_losses) == 8  # the curve, no stopping
+
+
+def test_a_killed_training_resumes_from_its_checkpoint_to_the_same_adapter(tiny_model_dir, tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    from bench.training import finetune
+
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    epoch = [TrainPair(f"Question: price of lamp {i}?", f"${10 + i}") for i in range(8)] * 2
+    plan = TrainPlan([epoch] * 3, [TrainPair("Question: price of lamp 9?", "$19")])
+    cfg = FinetuneConfig(batch_size=4, learning_rate=2e-2, checkpoint_minutes=1e-9, early_stopping=False)  # a checkpoint every step
+    monkeypatch.setenv("FTRAG_CACHE_DIR", str(tmp_path / "whole"))
+    whole, whole_stats = train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
+
+    monkeypatch.setenv("FTRAG_CACHE_DIR", str(tmp_path / "killed"))
+    real_step, calls = finetune.Trainer.step, []
+
+    def killed_after_seven_steps(self, batch):
+        if len(calls) == 7:  # mid-epoch 2: a kill lands between two steps
+            raise SystemExit("killed")
+        calls.append(1)
+        real_step(self, batch)
+
+    monkeypatch.setattr(finetune.Trainer, "step", killed_after_seven_steps)
+    with pytest.raises(SystemExit):
+        train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
+    assert list((tmp_path / "killed" / "adapter").glob(".partial-*/progress.json"))  # the checkpoint survived
+    monkeypatch.setattr(finetune.Trainer, "step", real_step)
+    resumed, resumed_stats = train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
+    assert resumed_stats.losses == whole_stats.losses and resumed_stats.validation_losses == whole_stats.validation_losses
+    a, b = load_file(str(whole / "adapter_model.safetensors")), load_file(str(resumed / "adapter_model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not list((tmp_path / "killed" / "adapter").glob(".partial-*"))  # spent checkpoints are removed

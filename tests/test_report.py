@@ -288,3 +288,43 @@ def test_choice_reports_state_the_majority_label_floor(tmp_path):
 def test_a_sentence_continued_after_a_colon_keeps_acronyms():
     assert mid_sentence("Fine-tuning scores 5.9 points higher") == "fine-tuning scores 5.9 points higher"
     assert mid_sentence("RAG scores 5.9 points higher") == "RAG scores 5.9 points higher"
+
+
+HOSTILE = "<script>document.title='pwned'</script> # not a heading **not bold** `tick` | pipe <img src=x onerror=alert(1)> a_b"
+
+
+@pytest.fixture
+def hostile_run(tmp_path) -> Path:
+    """A run whose task text, inputs, answers and names carry markup: all of it must show as written."""
+    scores = synthetic_scores()
+    scores["task"]["description"] = HOSTILE
+    run = stored_run(tmp_path / "results" / "synth_qa" / "run`<b>", scores)
+    for path in (run / "item_scores").glob("*.jsonl"):
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        rows[0].update(input=HOSTILE, gold=[HOSTILE], output=HOSTILE if path.stem == "rag" else rows[0]["output"])
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_report(run, ScoresFile.model_validate(scores))
+    return run
+
+
+def test_task_text_is_data_in_report_md_and_report_html(hostile_run):
+    markdown, page = (hostile_run / "report.md").read_text(), (hostile_run / "report.html").read_text()
+    assert "<script>" not in markdown and "\\<script\\>" in markdown and "\\*\\*not bold\\*\\*" in markdown
+    assert not [line for line in markdown.splitlines() if line.lstrip().startswith("#") and "not a heading" in line]
+    assert "<script>document" not in page and "<img src=x" not in page and "onerror=alert(1)&gt;" in page
+    assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in page or "&lt;script&gt;document.title='pwned'" in page
+    assert "<strong>not bold</strong>" not in page and "<code>tick</code>" not in page
+    input_line = next(line for line in markdown.splitlines() if line.startswith("**Input:**"))
+    assert "\\`tick\\`" in input_line and " \\| pipe" not in input_line  # a paragraph needs no pipe escape
+    table_rows = [line for line in markdown.splitlines() if line.startswith("| rag | ") and "pipe" in line]
+    assert table_rows and all(line.count(" | ") == 3 for line in table_rows)  # the answer's pipe stays in its cell
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (Debian packages chromium, chromium-driver)")
+def test_a_browser_shows_task_markup_as_text_and_runs_none_of_it(hostile_run, tmp_path):
+    result = subprocess.run([str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000",
+                             "--dump-dom", (hostile_run / "report.html").as_uri()], capture_output=True, text=True, timeout=120)
+    dom = result.stdout
+    assert "<title>ftrag report: synth_qa (qa)</title>" in dom  # the question's script did not run
+    assert dom.count("<script") == 0 and "<img src=\"x\"" not in dom
+    assert "&lt;script&gt;document.title='pwned'&lt;/script&gt; # not a heading **not bold** `tick` | pipe" in dom

@@ -6,6 +6,7 @@ in task.yaml (`loader: pubmedqa`) and gets the resolved `path` and the part's `o
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import random
 from pathlib import Path
@@ -30,12 +31,29 @@ def run_loader(name: str, path: Path, options: dict[str, Any], where: str) -> li
         raise UserError(f"{where}.loader: " + did_you_mean(name, list(LOADERS), "loader"))
     if not path.exists():
         raise UserError(f"{where}: not found: {path}. Set FTRAG_DATA_DIR to the folder that holds the datasets.")
+    problem = option_problem(name, options)
+    if problem:
+        raise UserError(f"{where}.options: {problem}")
     try:
         return LOADERS[name](path, **options)
-    except TypeError as err:  # an option the loader does not take
-        raise UserError(f"{where}.options: {err}") from None
     except UserError as err:  # the loader names the data file; add which part of which task.yaml asked for it
         raise UserError(f"{where}: {err}") from None
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError, OSError) as err:  # data of another layout
+        raise UserError(f"{where}: loader {name} could not read {path} ({type(err).__name__}: {err}). The files do not "
+                        f"have the layout it expects: restore them from the dataset's source (see the task's README).") from None
+
+
+def option_problem(name: str, options: dict[str, Any]) -> str | None:
+    """An option the loader does not take, or one it needs and was not given."""
+    params = list(inspect.signature(LOADERS[name]).parameters.values())[1:]  # after `path`
+    takes = [p.name for p in params]
+    unknown = [key for key in options if key not in takes]
+    if unknown:
+        return f"loader {name} takes no option '{unknown[0]}'. Its options: {', '.join(takes)}."
+    needed = [p.name for p in params if p.default is inspect.Parameter.empty and p.name not in options]
+    if needed:
+        return f"loader {name} needs options.{needed[0]}. Add it, e.g. options: {{{needed[0]}: ...}}."
+    return None
 
 
 # --- helpers shared by the dataset loaders ---------------------------------------------------------------

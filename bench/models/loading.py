@@ -11,6 +11,21 @@ from bench.models.presets import GENERATOR_PRESETS
 from bench.records.errors import UserError
 
 
+# Weights are data, never code: no repository code runs (trust_remote_code stays off) and nothing is unpickled
+# (safetensors only; a model shipped as pickled .bin files is refused with a message saying how to convert it).
+SAFE = {"trust_remote_code": False, "use_safetensors": True}
+
+
+def load_model(path, dtype):
+    """A causal LM from safetensors weights, or one message saying why not."""
+    try:
+        return AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **SAFE)
+    except (OSError, ValueError) as err:
+        raise UserError(f"model.generator: cannot load '{path}' ({str(err).splitlines()[0]}). ftrag loads safetensors weights "
+                        f"only (never pickled .bin files): use a preset ({', '.join(GENERATOR_PRESETS)}), an HF id or a "
+                        "local folder with model.safetensors (transformers' save_pretrained writes one).") from None
+
+
 def uses_chat_template(tokenizer) -> bool:
     return bool(getattr(tokenizer, "chat_template", None))
 
@@ -18,7 +33,7 @@ def uses_chat_template(tokenizer) -> bool:
 def load_tokenizer(path: str, chat_template: str = "auto"):
     """The tokenizer, left-padded. chat_template: "auto" uses the model's template when it has one, "off" prompts
     plainly even then (a base model, or a peer harness's plain prompts), "on" requires one."""
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     if chat_template == "on" and not uses_chat_template(tokenizer):
         raise UserError(f"model.chat_template=on: '{path}' has no chat template. Use model.chat_template=auto or off.")
     if chat_template == "off":
@@ -31,14 +46,11 @@ def load_tokenizer(path: str, chat_template: str = "auto"):
 
 def load_generator(path: str, device: str, adapter: Path | None = None, chat_template: str = "auto"):
     """(model, tokenizer) in eval mode. A LoRA adapter is merged: generation with an unmerged one is ~30% slower."""
-    try:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16 if device == "cuda" else torch.float32)
-    except OSError as err:
-        raise UserError(f"model.generator: cannot load '{path}' ({err}). Use a preset ({', '.join(GENERATOR_PRESETS)}), an HF id or a local path.") from None
+    model = load_model(path, torch.bfloat16 if device == "cuda" else torch.float32)
     if adapter is not None and (adapter / "adapter_config.json").exists():
-        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()  # adapter_model.safetensors, written by ftrag
     elif adapter is not None:  # full fine-tuning saved a whole model
-        model = AutoModelForCausalLM.from_pretrained(adapter, dtype=model.dtype)
+        model = load_model(adapter, model.dtype)
     return model.to(device).eval(), load_tokenizer(path, chat_template)
 
 
@@ -60,5 +72,5 @@ def format_prompt(tokenizer, user_text: str) -> str:
 def count_parameters(path: str) -> int:
     """Parameter count without loading weights (meta device), for FLOP estimates."""
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(path))
+        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(path, trust_remote_code=False))
     return sum(p.numel() for p in model.parameters())

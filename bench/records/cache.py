@@ -1,8 +1,8 @@
-"""Content-addressed artifacts and atomic writes.
+"""Content-addressed artifacts.
 
 An artifact (converted model, FAISS index, adapter) lives in `<cache>/<stage>/<key>/`, where the key hashes
 every input that determines it. It is built in a temporary sibling directory and renamed into place, so a
-killed build leaves nothing that looks finished.
+killed build leaves nothing that looks finished. A lock per entry keeps two processes from building it twice.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
+
+from bench.records.locks import exclusive
 
 # Bump a stage's version when its code changes what it produces, so old artifacts are not reused.
 STAGE_VERSIONS = {"model": 1, "index": 2, "adapter": 2, "predictions": 2, "paraphrases": 1}
@@ -45,13 +47,17 @@ def cached_dir(stage: str, key: str, build: Callable[[Path], None]) -> tuple[Pat
     final = cache_root() / stage / key
     if final.exists():
         return final, True
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=final.parent))
-    try:
-        build(tmp)
-        os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with exclusive(final.parent / f".{key}.lock", f"building the same {stage} artifact"):
+        if final.exists():  # another process built it while this one waited
+            return final, True
+        for leftover in final.parent.glob(f".{key}.*/"):  # what a killed build left: never complete, never read
+            shutil.rmtree(leftover, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=final.parent))
+        try:
+            build(tmp)
+            os.replace(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return final, False
 
 

@@ -62,6 +62,7 @@ class FinetuneConfig(Strict):
     validation_fraction: float = Field(0.1, ge=0, lt=1)
     validation_max: int = Field(32, ge=1)
     fit_items: int = Field(60, ge=0)  # training examples each adapter answers afterwards: has it learned them?
+    checkpoint_minutes: float = Field(2.0, gt=0)  # a killed training resumes from its last checkpoint
     # Paraphrase augmentation of the corpus for `ft`: up to this many other phrasings of each document, from the
     # task (data.paraphrases) or written by the generator; 0 for none
     paraphrases: int = Field(5, ge=0)

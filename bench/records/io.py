@@ -44,8 +44,27 @@ def atomic_write_json(path: Path, data: Any) -> None:
 
 
 def append_lines(path: Path, lines: Iterable[str]) -> None:
-    """Append whole lines and flush them to disk: a kill after this returns loses none of them."""
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.writelines(line + "\n" for line in lines)
-        handle.flush()
-        os.fsync(handle.fileno())
+    """Append whole lines in one write and flush them to disk: a kill leaves all of them or none (so a resumed run
+    answers the same batches), and after this returns loses none."""
+    data = "".join(line + "\n" for line in lines).encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        written = os.write(fd, data)
+        while written < len(data):  # a regular file takes it whole; this only guards a short write
+            written += os.write(fd, data[written:])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensure_writable(folder: Path, setting: str) -> None:
+    """Fail before any work when a folder the run must write to cannot be written (or the disk is full)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=folder)
+        os.write(fd, b"x" * 4096)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise UserError(f"{folder}: cannot write there ({err.strerror}). Free some space or fix its permissions, "
+                        f"or set {setting} to a folder you can write.") from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.report.examples import example_blocks
+from bench.report.formats import Data, code, literal
 from bench.report.figures import accuracy_cost_plot, cumulative_cost_plot, hallucination_plot, loss_plot, stratum_plot
 from bench.report.reproduce import reproducibility_blocks
 from bench.report.runs import Row, Run, definitions, rows_of
@@ -24,19 +25,19 @@ MEMORY_NOTE = ("Peak memory: on GPU, the arm's own peak allocation; on CPU, the 
 
 
 def run_prefix(run: Run, runs: list[Run]) -> str:
-    return f"`{run.name}`: " if len(runs) > 1 else ""
+    return f"{code(run.name)}: " if len(runs) > 1 else ""
 
 
 def title_blocks(runs: list[Run]) -> list[tuple]:
     if len(runs) > 1:
         return [("h", 1, f"ftrag comparison: {len(runs)} runs"),
-                ("list", [f"`{run.name}`: {run.scores.task.kind} task, generator `{run.scores.config.get('model', {}).get('generator', '–')}`, "
-                          f"config hash `{run.scores.config_hash}`" for run in runs])]
+                ("list", [f"{code(run.name)}: {run.scores.task.kind} task, generator {code(run.scores.config.get('model', {}).get('generator', '–'))}, "
+                          f"config hash {code(run.scores.config_hash)}" for run in runs])]
     s = runs[0].scores
     model = s.config.get("model", {})
-    items = ", ".join(f"{n} {stratum}" for stratum, n in s.items.items())
-    return [("h", 1, f"ftrag report: {s.task.name} ({s.task.kind})"), ("p", s.task.description),
-            ("p", f"Model `{model.get('generator', '–')}`, embedder `{model.get('embedder', '–')}`; test items: {items}; "
+    items = ", ".join(f"{n} {literal(stratum)}" for stratum, n in s.items.items())
+    return [("h", 1, f"ftrag report: {literal(s.task.name)} ({s.task.kind})"), ("p", Data(s.task.description)),
+            ("p", f"Model {code(model.get('generator', '–'))}, embedder {code(model.get('embedder', '–'))}; test items: {items}; "
                   f"{s.task.train_examples} training examples; {s.task.corpus_documents} corpus documents.")]
 
 
@@ -46,7 +47,7 @@ def verdict_blocks(runs: list[Run], defs: dict) -> list[tuple]:
         blocks.append(("list", verdict(runs[0].scores, definitions(runs))))
     else:
         for run in runs:
-            blocks += [("p", f"**{run.name}**"), ("list", verdict(run.scores, definitions([run])))]
+            blocks += [("p", f"**{literal(run.name)}**"), ("list", verdict(run.scores, definitions([run])))]
         across = cross_run_verdict(runs, defs)
         blocks += [("p", "**Across runs**"), ("list", across)] if across else []
     return blocks + [("p", verdict_basis(runs))]
@@ -60,7 +61,7 @@ def verdict_basis(runs: list[Run]) -> str:
     elif not paired:
         basis = "scores.json holds no paired tests: differences are judged by whether the arms' 95% intervals overlap, a cautious reading."
     else:
-        basis = (f"Paired tests are stored for {', '.join(f'`{name}`' for name in paired)} only; the other runs are judged by "
+        basis = (f"Paired tests are stored for {', '.join(code(name) for name in paired)} only; the other runs are judged by "
                  "whether the arms' 95% intervals overlap, a cautious reading.")
     if len(runs) > 1:
         basis += " Different runs share no paired test: across runs only interval overlap is read."
@@ -69,7 +70,7 @@ def verdict_basis(runs: list[Run]) -> str:
 
 def accuracy_blocks(runs: list[Run], rows: list[Row], defs: dict, folder: Path) -> list[tuple]:
     notes = " ".join(dict.fromkeys(FAMILY_NOTES[run.scores.family] for run in runs))
-    notes += "".join(f" {run_prefix(run, runs)}Always answering the most frequent label, `{m.label}`, would score "
+    notes += "".join(f" {run_prefix(run, runs)}Always answering the most frequent label, {code(m.label)}, would score "
                      f"{100 * m.accuracy:.1f}% on these {m.items} items." for run in runs if (m := run.scores.majority))
     blocks = [("h", 2, "Accuracy"), ("p", f"Percentages with 95% bootstrap confidence intervals in brackets. {notes}"),
               accuracy_table(rows, defs)]
@@ -113,7 +114,7 @@ def hallucination_blocks(rows: list[Row], defs: dict, folder: Path) -> list[tupl
 
 
 def cost_blocks(runs: list[Run], rows: list[Row], folder: Path) -> list[tuple]:
-    prices = [run_prefix(run, runs) + f"measured on {run.scores.environment.machine}; "
+    prices = [run_prefix(run, runs) + f"measured on {literal(run.scores.environment.machine)}; "
               + ", ".join(f"{k} = {v}" for k, v in (run.scores.config.get("prices") or {}).items()) for run in runs]
     break_evens = [run_prefix(run, runs) + line for run in runs for line in break_even_sentence(run.scores)]
     return [b for b in [("h", 2, "Cost"), ("p", "Money is measured seconds times the hour rates in the settings (`prices.*`): " + "; ".join(prices) + "."),
@@ -130,7 +131,7 @@ def document(runs: list[Run], folder: Path) -> list[tuple]:
     examples += example_blocks(rows, defs, EXAMPLES_PER_RUN * len(runs))
     reproduce = [("h", 2, "Reproducibility")]
     for run in runs:
-        reproduce += ([("h", 3, f"`{run.name}`")] if len(runs) > 1 else []) + reproducibility_blocks(run)
+        reproduce += ([("h", 3, code(run.name))] if len(runs) > 1 else []) + reproducibility_blocks(run)
     return (title_blocks(runs) + verdict_blocks(runs, defs) + accuracy_blocks(runs, rows, defs, folder)
             + fit_blocks(rows, defs, folder) + comparison_blocks(runs, defs) + hallucination_blocks(rows, defs, folder) + cost_blocks(runs, rows, folder)
             + examples + reproduce + [("h", 2, "Appendix: definitions"), definitions_table(runs, rows, defs)])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bench.records.scores import ScoredItem
-from bench.report.formats import short
+from bench.report.formats import Data, code, literal, short
 from bench.report.runs import Row, label_of
 
 Group = list[tuple[Row, ScoredItem]]  # one item as each arm answered it
@@ -41,10 +41,10 @@ def example_blocks(rows: list[Row], defs: dict, limit: int) -> list[tuple]:
     for group in disagreements(rows, limit):
         first = group[0][1]
         metric = group[0][0].run.scores.headline
-        gold = " | ".join(short(g, 300) for g in first.gold) or "(none: the right answer is to decline)"
-        blocks += [("h", 3, f"`{first.id}` ({first.stratum})"),
-                   ("p", f"**Input:** {short(first.input, 400)}"), ("p", f"**Gold:** {gold}"),
+        gold = " | ".join(literal(short(g, 300)) for g in first.gold) or "(none: the right answer is to decline)"
+        blocks += [("h", 3, f"{code(first.id)} ({literal(first.stratum)})"),
+                   ("p", f"**Input:** {literal(short(first.input, 400))}"), ("p", f"**Gold:** {gold}"),
                    ("table", ["arm", "answer", label_of(defs, metric), "retrieved chunks"],
-                    [[row.label, short(item.output, 300), outcome(item, metric), ", ".join(item.retrieved) or "–"]
+                    [[Data(row.label), Data(short(item.output, 300)), outcome(item, metric), Data(", ".join(item.retrieved) or "–")]
                      for row, item in group])]
     return blocks or [("p", "No stored predictions where the arms disagree.")]

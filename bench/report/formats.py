@@ -2,9 +2,33 @@
 from __future__ import annotations
 
 import math
+import re
 
 from bench.records.arms import ARMS
 from bench.records.scores import Interval
+
+# The report's own markup is `code` and **bold**; a backslash makes the next character plain. Text that comes from
+# a task, a model or a file is data: it is escaped, so "<script>", "# heading" or "**x**" in a question shows as
+# written in report.md and report.html alike.
+# What Markdown could read as markup in data: a backslash, a backtick, emphasis stars, link brackets, HTML angle
+# brackets, strikethrough tildes; an underscore only at a word's edge (inside a word, as in "corpus_only", it is
+# plain text); an ampersand only where it starts an entity; a hash only where it would open a heading.
+MARKUP = re.compile(r"[\\`*\[\]<>~]|(?<!\w)_|_(?!\w)|&(?=#?\w+;)|^\s*#")
+
+
+class Data(str):
+    """A table cell or list item that is data through and through (the renderers escape it)."""
+
+
+def literal(text) -> str:
+    """Data inside the report's own text: shown as written, never read as markup or HTML."""
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", str(text)).replace("\n", " ")
+    return MARKUP.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], text)
+
+
+def code(text) -> str:
+    """Data in a code span (a name, an id, a path): its backticks cannot close the span."""
+    return "`" + re.sub(r"[\x00-\x1f\x7f]", " ", str(text)).replace("`", "'") + "`"
 
 
 def has_value(ci: Interval | None) -> bool:
@@ -51,7 +75,7 @@ def number(value, fmt: str = ",.0f", scale: float = 1.0) -> str:
 
 
 def title(arm: str) -> str:
-    return ARMS[arm].title if arm in ARMS else f"`{arm}`"
+    return ARMS[arm].title if arm in ARMS else code(arm)
 
 
 def capitalized(text: str) -> str:

@@ -5,6 +5,7 @@ no display needed, so reports can be written from any thread or a headless machi
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -45,8 +46,11 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def save(figure: Figure, path: Path) -> Path:
+    """Written beside its place and renamed into it: a killed writer leaves no half picture."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png")
+    tmp = path.with_name(f".{path.name}.tmp")
+    figure.savefig(tmp, format="png")
+    os.replace(tmp, path)
     return path
 
 

@@ -1,6 +1,8 @@
 """One list of report blocks rendered twice, to Markdown and to a self-contained HTML page, so both say the same.
 
-Task text is data: Markdown cells escape the table separator, and HTML escapes every string it shows.
+Task text is data (formats.Data, formats.literal): both renderers show it as written. The report's own markup is
+`code`, **bold** and backslash escapes, which Markdown reads natively and inline_html turns into HTML; every other
+character is HTML-escaped.
 """
 from __future__ import annotations
 
@@ -9,9 +11,23 @@ import html
 import re
 from pathlib import Path
 
+from bench.report.formats import Data, literal
 
-def markdown_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+TOKENS = re.compile(r"(\\.|`[^`]*`|\*\*)")
+
+
+def text_of(value) -> str:
+    """A block's text in the report's markup: data escaped, the report's own text as written."""
+    return literal(value) if isinstance(value, Data) else str(value)
+
+
+def markdown_cell(value) -> str:
+    return text_of(value).replace("|", "\\|").replace("\n", " ")
+
+
+def fence(text: str) -> str:
+    """A Markdown code fence longer than any run of backticks in the text, so the text cannot close it."""
+    return "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
 
 
 def to_markdown(blocks: list[tuple]) -> str:
@@ -19,25 +35,35 @@ def to_markdown(blocks: list[tuple]) -> str:
     for block in blocks:
         match block:
             case ("h", level, text):
-                out.append(f"{'#' * level} {text}")
+                out.append(f"{'#' * level} {text_of(text)}")
             case ("p", text):
-                out.append(text)
+                out.append(text_of(text))
             case ("list", items):
-                out.append("\n".join(f"- {item}" for item in items))
+                out.append("\n".join(f"- {text_of(item)}" for item in items))
             case ("table", head, body):
                 lines = ["| " + " | ".join(map(markdown_cell, head)) + " |", "|" + "---|" * len(head)]
                 out.append("\n".join(lines + ["| " + " | ".join(map(markdown_cell, r)) + " |" for r in body]))
             case ("img", path, caption):
                 out.append(f"![{caption}]({path})")
             case ("code", text):
-                out.append(f"```\n{text}\n```")
+                out.append(f"{fence(text)}\n{text}\n{fence(text)}")
     return "\n\n".join(out) + "\n"
 
 
-def inline_html(text: str) -> str:
-    escaped = html.escape(str(text), quote=False)
-    escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
-    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
+def inline_html(value) -> str:
+    """The report's markup as HTML: backslash escapes, `code` spans and **bold**; everything else escaped."""
+    out, bold = [], False
+    for token in TOKENS.split(text_of(value)):
+        if token.startswith("\\") and len(token) == 2:
+            out.append(html.escape(token[1]))
+        elif len(token) > 1 and token[0] == token[-1] == "`":
+            out.append(f"<code>{html.escape(token[1:-1])}</code>")
+        elif token == "**":
+            out.append("</strong>" if bold else "<strong>")
+            bold = not bold
+        else:
+            out.append(html.escape(token))
+    return "".join(out) + ("</strong>" if bold else "")
 
 
 def embedded_png(path: Path) -> str:

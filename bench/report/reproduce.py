@@ -9,6 +9,7 @@ import yaml
 
 from bench.data.tasks import read_spec, tasks_dir
 from bench.records.config import resolve_config
+from bench.report.formats import code, literal
 from bench.report.runs import Run
 
 
@@ -41,12 +42,12 @@ def run_command(run: Run) -> tuple[str, list[str]]:
     words = ["ftrag", "run", task, *overrides]
     if run.path.name != f"{Path(str(stored.get('model.generator', ''))).name}-{stored_hash}":
         words += ["--run-id", run.path.name]
-    notes = [] if task_file.is_file() else [f"task `{task}` is not in {tasks_dir()}: its own overrides could not be read"]
-    retired = [f"`{k}={v}`" for k, v in stored.items() if k not in baseline]
+    notes = [] if task_file.is_file() else [f"task {code(task)} is not in {code(tasks_dir())}: its own overrides could not be read"]
+    retired = [code(f"{k}={v}") for k, v in stored.items() if k not in baseline]
     notes += [f"settings this code no longer has: {', '.join(retired)}"] if retired else []
     digest = resolve_config(task, task_overrides, overrides).digest()
     if digest != stored_hash:
-        notes.append(f"with the current code this command resolves to config hash `{digest}`, not the run's `{stored_hash}` "
+        notes.append(f"with the current code this command resolves to config hash {code(digest)}, not the run's {code(stored_hash)} "
                      "(settings or their defaults changed since the run)")
     return " ".join(shlex.quote(w) for w in words), notes
 
@@ -58,17 +59,17 @@ def reproducibility_blocks(run: Run) -> list[tuple]:
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in s.timings.items())
     prompts = "the model's chat template" if s.prompt_format == "chat template" else "plain (no chat template)"
     command, notes = run_command(run)
-    caveat = [("p", "Note: " + "; ".join(notes) + ".")] if notes else []
+    caveat = [("p", "Note: " + "; ".join(notes) + ".")] if notes else []  # notes quote settings with code()
     return [("code", command)] + caveat + [("list", [
-        f"run folder `{run.path}`; config hash `{s.config_hash}`",
-        f"generator `{model.get('generator', '–')}` (loaded from `{s.generator_path}`); embedder `{model.get('embedder', '–')}`",
+        f"run folder {code(run.path)}; config hash {code(s.config_hash)}",
+        f"generator {code(model.get('generator', '–'))} (loaded from {code(s.generator_path)}); embedder {code(model.get('embedder', '–'))}",
         f"prompts: {prompts} (model.chat_template={model.get('chat_template', 'auto')}); "
         f"retrieval: {config.get('retrieval', {}).get('method', 'dense')}",
-        f"data: {task.source} License: {task.license}. Data hash `{task.data_hash}`; "
+        f"data: {literal(task.source)} License: {literal(task.license)}. Data hash {code(task.data_hash)}; "
         f"{task.train_examples} training examples, {task.corpus_documents} corpus documents",
-        "test items: " + ", ".join(f"{n} {stratum}" for stratum, n in s.items.items()),
+        "test items: " + ", ".join(f"{n} {literal(stratum)}" for stratum, n in s.items.items()),
         f"seed {config.get('seed', '–')}" + (f"; fine-tuning repeated over seeds {', '.join(map(str, seeds))}" if seeds else ""),
-        f"Python {env.python} on {env.machine}; GPU: {env.cuda or 'none'}",
-        "packages: " + ", ".join(f"{k} {v}" for k, v in env.packages.items()),
+        f"Python {literal(env.python)} on {literal(env.machine)}; GPU: {literal(env.cuda or 'none')}",
+        "packages: " + ", ".join(f"{literal(k)} {literal(v)}" for k, v in env.packages.items()),
         f"stage timings: {timings or '–'}",
     ])]

@@ -5,7 +5,7 @@ or ("code", text). Text may use `code` and **bold**, which both renderers unders
 """
 from __future__ import annotations
 
-from bench.report.formats import number, pct, points, pvalue, usd
+from bench.report.formats import Data, code, number, pct, points, pvalue, usd
 from bench.report.runs import Row, Run, label_of
 
 ARROWS = {"higher": " ↑", "lower": " ↓"}
@@ -15,7 +15,7 @@ def accuracy_table(rows: list[Row], defs: dict) -> tuple:
     """Every accuracy figure of each arm: the family's metrics (headline first), then whole-sample ones (macro-F1)."""
     names = list(dict.fromkeys(m for row in rows for m in [*row.run.scores.metrics, *row.data.accuracy]))
     head = ["arm"] + [label_of(defs, m) for m in names]
-    return ("table", head, [[row.label] + [pct(row.data.accuracy.get(m)) for m in names] for row in rows])
+    return ("table", head, [[Data(row.label)] + [pct(row.data.accuracy.get(m)) for m in names] for row in rows])
 
 
 def strata_of(rows: list[Row]) -> list[str]:
@@ -25,9 +25,9 @@ def strata_of(rows: list[Row]) -> list[str]:
 def stratum_table(rows: list[Row], defs: dict) -> tuple:
     """The headline metric in each stratum (e.g. seen vs corpus_only: where fine-tuning and retrieval each win)."""
     strata = strata_of(rows)
-    body = [[row.label, label_of(defs, row.run.scores.headline)]
+    body = [[Data(row.label), label_of(defs, row.run.scores.headline)]
             + [pct(row.run.scores.interval(row.arm, row.run.scores.headline, s)) for s in strata] for row in rows]
-    return ("table", ["arm", "metric"] + strata, body)
+    return ("table", ["arm", "metric"] + [Data(s) for s in strata], body)
 
 
 def seeds_table(rows: list[Row], defs: dict) -> tuple | None:
@@ -40,7 +40,7 @@ def seeds_table(rows: list[Row], defs: dict) -> tuple | None:
     for row, spread in seeded:
         cells = [f"{points(s.mean)} ± {points(s.std)} ({', '.join(points(v) for v in s.values)})"
                  if (s := spread.metrics.get(m)) else "–" for m in metrics]
-        body.append([row.label, ", ".join(str(seed) for seed in spread.seeds)] + cells)
+        body.append([Data(row.label), ", ".join(str(seed) for seed in spread.seeds)] + cells)
     return ("table", ["arm", "seeds"] + [f"{label_of(defs, m)} mean ± sd (per seed)" for m in metrics], body)
 
 
@@ -52,7 +52,7 @@ def comparisons_table(runs: list[Run], defs: dict) -> tuple | None:
         for c in (c for c in run.scores.comparisons if c.metric == run.scores.headline):
             a, b = (f"{run.name}:{arm}" if prefix else arm for arm in (c.a, c.b))
             d = c.diff
-            body.append([f"{a} − {b}", label_of(defs, c.metric), c.stratum, f"{points(d.mean)} [{points(d.low)}, {points(d.high)}]",
+            body.append([Data(f"{a} − {b}"), label_of(defs, c.metric), Data(c.stratum), f"{points(d.mean)} [{points(d.low)}, {points(d.high)}]",
                          c.test, pvalue(c.p), pvalue(c.p_holm), "yes" if c.significant else "no"])
     if not body:
         return None
@@ -77,7 +77,7 @@ def hallucination_table(rows: list[Row], defs: dict) -> tuple | None:
         found, ret = row.data.hallucination, row.data.retrieval
         cells = [pct(found.get(m)) for m in measures]
         cells += [f"{pct(ret.recall_at_k)} (k={ret.k}, {ret.method})" if ret else "–"] if retrieval else []
-        body.append([row.label] + cells)
+        body.append([Data(row.label)] + cells)
     return ("table", head, body)
 
 
@@ -88,7 +88,7 @@ def one_off_cost_table(rows: list[Row]) -> tuple:
     for row in rows:
         cost = row.data.cost
         train, index = cost.train, cost.index
-        body.append([row.label, number(train and train.seconds), number(train and train.tokens), number(train and train.flops, ".2e"),
+        body.append([Data(row.label), number(train and train.seconds), number(train and train.tokens), number(train and train.flops, ".2e"),
                      number(train and train.peak_rss_mb), number(index and index.build_seconds, ".1f"), number(index and index.chunks),
                      number(index and index.size_bytes, ",.0f", 1 / 1024), number(cost.one_off_seconds, ",.1f"), usd(cost.one_off_usd)])
     return ("table", head, body)
@@ -100,7 +100,7 @@ def query_cost_table(rows: list[Row]) -> tuple:
     body = []
     for row in rows:
         cost = row.data.cost
-        body.append([row.label, cost.device, number(cost.query_seconds_p50, ".3f"), number(cost.query_seconds_p95, ".3f"),
+        body.append([Data(row.label), cost.device, number(cost.query_seconds_p50, ".3f"), number(cost.query_seconds_p95, ".3f"),
                      number(cost.query_seconds_mean, ".3f"), number(cost.prompt_tokens_mean), number(cost.output_tokens_mean, ".1f"),
                      number(cost.query_flops, ",.1f", 1e-9), number(cost.peak_memory_mb), usd(cost.usd_per_1k_queries)])
     return ("table", head, body)
@@ -112,7 +112,7 @@ def definitions_table(runs: list[Run], rows: list[Row], defs: dict) -> tuple:
     used += [k for row in rows for k in row.data.accuracy]
     used += [m for row in rows for m in row.data.hallucination]
     used += ["recall_at_k"] * any(row.data.retrieval for row in rows) + ["usd_per_1k_queries", "one_off_usd", "break_even"]
-    body = [[f"`{m}`", label_of(defs, m), defs[m].definition if m in defs else "(no definition stored)",
+    body = [[code(m), Data(label_of(defs, m)), Data(defs[m].definition) if m in defs else "(no definition stored)",
              defs[m].better if m in defs else "–"] for m in dict.fromkeys(used)]
     return ("table", ["name", "label", "definition", "better"], body)
 
@@ -126,7 +126,7 @@ def fit_table(rows: list[Row], defs: dict) -> tuple | None:
     for row in trained:
         t = row.data.cost.train
         held_out = ", ".join(f"{v:.2f}" for v in t.validation_losses) or "–"
-        body.append([row.label, pct(row.data.fit), f"{t.epochs_run} of {t.epochs_planned}", str(t.best_epoch), str(t.validation_pairs),
+        body.append([Data(row.label), pct(row.data.fit), f"{t.epochs_run} of {t.epochs_planned}", str(t.best_epoch), str(t.validation_pairs),
                      f"{t.first_loss:.2f} → {t.last_loss:.2f}", held_out])
     return ("table", ["arm", label_of(defs, "fit"), "epochs run", "epoch kept", "held-out pairs", "training loss first → last",
                       "held-out loss by epoch"], body)

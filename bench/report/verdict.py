@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bench.eval.comparisons import fine_tune_vs_retrieval, ranked
 from bench.records.scores import Interval, ScoresFile
-from bench.report.formats import capitalized, has_value, mid_sentence, pct_brief, pct_words, points, pvalue, title, usd
+from bench.report.formats import capitalized, code, has_value, literal, mid_sentence, pct_brief, pct_words, points, pvalue, title, usd
 from bench.report.runs import Run, label_of
 
 # The hallucination measure the verdict names, first found: the most direct sign of made-up answers per family.
@@ -140,7 +140,7 @@ def majority_sentence(scores: ScoresFile, metric: str) -> list[str]:
         return []
     above = [title(arm) for arm in scores.arms if has_value(ci := scores.interval(arm, metric)) and ci.low > floor.accuracy]
     clears = f"arms whose 95% interval lies wholly above it: {', '.join(above)}" if above else "no arm's 95% interval lies wholly above it"
-    return [f"Always answering `{floor.label}` scores {100 * floor.accuracy:.1f}%; {clears}."]
+    return [f"Always answering {code(floor.label)} scores {100 * floor.accuracy:.1f}%; {clears}."]
 
 
 def break_even_sentence(scores: ScoresFile) -> list[str]:
@@ -192,7 +192,7 @@ def verdict(scores: ScoresFile, defs: dict) -> list[str]:
         strata = list(scores.arms[pair[0]].by_stratum)
         for stratum in strata if len(strata) > 1 else []:
             if has_value(scores.interval(pair[0], metric, stratum)) and has_value(scores.interval(pair[1], metric, stratum)):
-                lines.append(diff_sentence(difference(scores, *pair, metric, stratum), label_of(defs, metric), f" among {stratum} items"))
+                lines.append(diff_sentence(difference(scores, *pair, metric, stratum), label_of(defs, metric), f" among {literal(stratum)} items"))
         caveat = cheaper_but_worse_sentence(scores, pair, pair_diff, label_of(defs, metric))
     return lines + augmentation_sentence(scores, defs) + fit_sentence(scores, defs) + hallucination_sentence(scores, defs) \
         + cost_sentences(scores, pair) + caveat
@@ -231,6 +231,6 @@ def cross_run_verdict(runs: list[Run], defs: dict) -> list[str]:
         bests.sort(key=lambda best: -best[1].mean)
         if len(bests) >= 2:
             (a, ci_a), (b, ci_b) = bests[:2]
-            lines.append(f"Across the {len(group)} {task} runs, comparing each run's best arm: "
+            lines.append(f"Across the {len(group)} {literal(task)} runs, comparing each run's best arm: "
                          + diff_sentence(Diff(a, b, ci_a.mean - ci_b.mean, ci_a=ci_a, ci_b=ci_b), label_of(defs, metric)))
     return lines

@@ -23,7 +23,8 @@ from bench.retrieval.chunks import Chunk, chunk_docs
 
 
 def load_embedder(path: str, device: str):
-    return SentenceTransformer(path, device=device)
+    # weights are data: no repository code runs, nothing is unpickled (safetensors only)
+    return SentenceTransformer(path, device=device, trust_remote_code=False, model_kwargs={"use_safetensors": True})
 
 
 def embed(embedder, texts: list[str], progress: bool = False) -> np.ndarray:

@@ -14,19 +14,20 @@ from bench.arms.answer import answer_arm
 from bench.arms.judge import judge_support
 from bench.arms.prompts import default_instruction
 from bench.arms.sources import ExampleIndex, Sources, examples_as_docs, fewshot_examples
-from bench.data.tasks import Task, load_task, select_items
+from bench.data.tasks import Task, select_items, validate_task
 from bench.eval.metrics import metric_family
 from bench.eval.scoring import score_run
 from bench.models.device import pick_device
 from bench.models.loading import count_parameters, load_generator, load_tokenizer
 from bench.models.presets import resolve_embedder, resolve_generator
 from bench.records.arms import ARMS, Arm, default_arms
-from bench.records.cache import stage_key
-from bench.records.config import RunConfig, resolve_config
+from bench.records.cache import cache_root, stage_key
+from bench.records.config import RunConfig
 from bench.records.errors import UserError
 from bench.records.items import Doc, Example
-from bench.records.io import atomic_write_text
+from bench.records.io import atomic_write_text, ensure_writable
 from bench.records.layout import RunFolder, results_dir
+from bench.records.locks import exclusive
 from bench.records.manifest import Adapter
 from bench.records.predictions import read_predictions
 from bench.report import write_report
@@ -40,27 +41,42 @@ log = logging.getLogger(__name__)
 
 
 def run(task_name: str, overrides: list[str] = (), run_id: str | None = None) -> Path:
-    task = load_task(task_name)
-    cfg = resolve_config(task.name, task.spec.overrides, overrides)
+    task, cfg = validate_task(task_name, overrides)  # every problem with the task or the settings, before any work
     if cfg.arms is None:
         cfg = cfg.model_copy(update={"arms": default_arms(uses_paraphrases(cfg, task))})
-    if cfg.answer_mode == "loglik" and not task.spec.labels:
-        raise UserError(f"answer_mode=loglik needs a fixed answer set: task '{task.name}' lists no labels.")
     folder = RunFolder(results_dir() / task.name / (run_id or f"{Path(cfg.model.generator).name}-{cfg.digest()}"))
+    ensure_writable(folder.path, "FTRAG_RESULTS_DIR")
+    ensure_writable(cache_root(), "FTRAG_CACHE_DIR")
+    with exclusive(folder.path / ".lock", f"writing {folder.path}"):
+        return run_in(folder, cfg, task)
+
+
+def run_in(folder: RunFolder, cfg: RunConfig, task: Task) -> Path:
+    """Every stage, in a run folder no other process is writing."""
     atomic_write_text(folder.config, yaml.safe_dump(cfg.model_dump(), sort_keys=False))
     ctx = prepare(cfg, task, folder)
     items = select_items(task.test, cfg.limit)
     for name in cfg.arms:
         arm = ARMS[name]
-        began = time.perf_counter()
+        began = stage(f"answer:{name}")
         for seed in cfg.seeds if arm.fine_tuned else cfg.seeds[:1]:
             answer(ctx, arm, items, seed)
         ctx.timings[f"answer:{name}"] = time.perf_counter() - began
+    stage("fit")
     answer_fit(ctx)
     atomic_write_text(folder.manifest, ctx.manifest().model_dump_json(indent=2) + "\n")
     judge(ctx)
-    write_report(folder.path, score_run(folder))
+    stage("score")
+    scores = score_run(folder)
+    stage("report")
+    write_report(folder.path, scores)
     return folder.path
+
+
+def stage(name: str) -> float:
+    """Say which stage starts (a user watching, and benchmarks/kill_drill.py, read it); return the time."""
+    log.info("stage: %s", name)
+    return time.perf_counter()
 
 
 def prepare(cfg: RunConfig, task: Task, folder: RunFolder) -> RunContext:
@@ -68,7 +84,7 @@ def prepare(cfg: RunConfig, task: Task, folder: RunFolder) -> RunContext:
     if cfg.model.threads:
         torch.set_num_threads(cfg.model.threads)
     device = pick_device(cfg.model.device)
-    began = time.perf_counter()
+    began = stage("model")
     generator_path = resolve_generator(cfg.model.generator)
     kind, labels = task.spec.kind, task.spec.labels
     sources = Sources(kind, task.spec.prompts.instruction or default_instruction(kind, labels), load_tokenizer(generator_path, cfg.model.chat_template),
@@ -76,12 +92,12 @@ def prepare(cfg: RunConfig, task: Task, folder: RunFolder) -> RunContext:
     ctx = RunContext(cfg, task, folder, device, generator_path, sources, count_parameters(generator_path))
     ctx.timings["load_model"] = time.perf_counter() - began
     if any(ARMS[a].retrieves for a in cfg.arms):
-        began = time.perf_counter()
+        began = stage("index")
         build_indexes(ctx)
         ctx.timings["index"] = time.perf_counter() - began
     for weights in sorted({ARMS[a].weights for a in cfg.arms} - {"base"}):
         for seed in cfg.seeds:
-            began = time.perf_counter()
+            began = stage(f"finetune:{weights}:seed{seed}")
             ctx.adapters[weights, seed] = train_adapter(ctx, weights, seed)
             ctx.timings[f"finetune:{weights}:seed{seed}"] = time.perf_counter() - began
     return ctx

@@ -5,6 +5,7 @@ last positions (`logits_to_keep`), which on CPU nearly doubles training speed fo
 """
 from __future__ import annotations
 
+import logging
 import random
 import time
 import warnings
@@ -14,15 +15,20 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from peft import LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM, get_linear_schedule_with_warmup
+from transformers import get_linear_schedule_with_warmup
 
 from bench.models.device import peak_memory_mb
-from bench.models.loading import answer_token_ids, uses_chat_template
-from bench.models.progress import progress
-from bench.records.cache import cached_dir, stage_key
+from bench.models.loading import answer_token_ids, load_model, uses_chat_template
+from bench.models.progress import progress as progress_bar
+from bench.records.cache import cache_root, cached_dir, stage_key
 from bench.records.config import FinetuneConfig
 from bench.records.io import atomic_write_json, read_json
 from bench.records.manifest import TrainStats
+from bench.training import checkpoint
+
+log = logging.getLogger(__name__)
+# settings that do not change the trained weights, so not part of an adapter's cache key
+NOT_TRAINING = {"checkpoint_minutes", "fit_items"}
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ def answer_loss(model, input_ids, mask, positions, labels, keep: int) -> torch.T
 
 
 def prepare_model(model_path: str, cfg: FinetuneConfig, device: str):
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    model = load_model(model_path, torch.float32)
     if cfg.method == "lora":
         lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                           target_modules="all-linear", task_type="CAUSAL_LM")
@@ -105,61 +111,125 @@ def validation_loss(model, encoded: list[tuple[list[int], int]], cfg: FinetuneCo
     return total / max(1, weight)
 
 
-def run_epoch(model, optimizer, schedule, params, encoded, cfg: FinetuneConfig, pad_id: int, device: str,
-              rng: random.Random, bar, losses: list[float]) -> int:
-    """One pass over length-bucketed batches in random order; returns the tokens seen."""
-    tokens = 0
-    for batch in make_batches(encoded, cfg.batch_size, rng):
-        input_ids, mask, positions, labels, keep = collate([encoded[i] for i in batch], pad_id, device)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-            loss = answer_loss(model, input_ids, mask, positions, labels, keep)
+@dataclass
+class Trainer:
+    """The model, its optimizer and schedule, and where a killed training resumes from."""
+    model: torch.nn.Module
+    params: list[torch.Tensor]
+    optimizer: torch.optim.Optimizer
+    schedule: object
+    cfg: FinetuneConfig
+    pad_id: int
+    device: str
+    checkpoints: Path
+    progress: checkpoint.Progress
+    best: list[torch.Tensor] | None = None
+    started: float = 0.0  # perf_counter when this process began training
+    saved: float = 0.0  # perf_counter of the last checkpoint
+
+    def elapsed(self) -> float:
+        return self.progress.seconds + time.perf_counter() - self.started
+
+    def checkpoint(self) -> None:
+        self.progress.scheduler = self.schedule.state_dict()
+        self.progress.seconds, self.started = self.elapsed(), time.perf_counter()
+        checkpoint.save(self.checkpoints, self.progress, self.params, self.best, self.optimizer)
+        self.saved = time.perf_counter()
+
+    def step(self, batch: list[tuple[list[int], int]]) -> None:
+        input_ids, mask, positions, labels, keep = collate(batch, self.pad_id, self.device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device == "cuda"):
+            loss = answer_loss(self.model, input_ids, mask, positions, labels, keep)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step(), schedule.step(), optimizer.zero_grad(set_to_none=True)
-        losses.append(loss.item())
-        tokens += int(mask.sum())
+        torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        self.optimizer.step(), self.schedule.step(), self.optimizer.zero_grad(set_to_none=True)
+        self.progress.losses.append(loss.item())
+        self.progress.tokens += int(mask.sum())
+
+
+def run_epoch(trainer: Trainer, encoded: list[tuple[list[int], int]], seed: int, bar) -> None:
+    """The rest of the epoch in progress: length-bucketed batches in an order seeded by (seed, epoch), so a resumed
+    epoch goes on with the same batches; a checkpoint every `finetune.checkpoint_minutes`."""
+    batches = make_batches(encoded, trainer.cfg.batch_size, random.Random(f"{seed}/{trainer.progress.epoch}"))
+    for batch in batches[trainer.progress.batch:]:
+        trainer.step([encoded[i] for i in batch])
+        trainer.progress.batch += 1
         bar.update(1)
-        bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
-    return tokens
+        bar.set_postfix(loss=f"{trainer.progress.losses[-1]:.3f}", refresh=False)
+        if time.perf_counter() - trainer.saved > 60 * trainer.cfg.checkpoint_minutes:
+            trainer.checkpoint()
 
 
-def train(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str, out: Path) -> TrainStats:
-    """1. encode  2. train epoch by epoch, measuring the held-out loss after each; stop when it has not improved for
-    `patience` epochs and keep the best epoch's weights  3. save the adapter (or whole model)."""
-    torch.manual_seed(seed)
-    rng = random.Random(seed)
-    epochs = [[encode_pair(tokenizer, p, cfg.max_length) for p in pairs] for pairs in plan.epochs]
-    held_out = [encode_pair(tokenizer, p, cfg.max_length) for p in plan.validation]
+def end_epoch(trainer: Trainer, held_out: list[tuple[list[int], int]]) -> None:
+    """Measure the held-out loss and keep the best epoch's weights."""
+    progress, number = trainer.progress, trainer.progress.epoch + 1
+    progress.epoch, progress.batch = number, 0
+    if not held_out:
+        return
+    progress.validation_losses.append(validation_loss(trainer.model, held_out, trainer.cfg, trainer.pad_id, trainer.device))
+    if progress.validation_losses[-1] < progress.best_loss - 1e-4:
+        progress.best_epoch, progress.best_loss = number, progress.validation_losses[-1]
+        trainer.best = [p.detach().clone() for p in trainer.params]
+
+
+def stopped(trainer: Trainer) -> bool:
+    """The held-out loss has not improved for `patience` epochs (read from the progress, so a resume agrees)."""
+    progress, cfg = trainer.progress, trainer.cfg
+    return cfg.early_stopping and bool(progress.validation_losses) and progress.epoch - progress.best_epoch >= cfg.patience
+
+
+def start(model_path: str, tokenizer, steps: int, cfg: FinetuneConfig, device: str, checkpoints: Path) -> Trainer:
+    """A new trainer, or the one a killed training left in its last checkpoint."""
     model = prepare_model(model_path, cfg, device)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr(), weight_decay=0.0)
-    steps = sum(-(-len(e) // cfg.batch_size) for e in epochs)
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
-    losses, val_losses, tokens, best, began = [], [], 0, None, time.perf_counter()
-    with progress(total=steps, desc=f"fine-tune ({cfg.method})", unit="step") as bar:
-        for number, encoded in enumerate(epochs, 1):
-            tokens += run_epoch(model, optimizer, schedule, params, encoded, cfg, tokenizer.pad_token_id, device, rng, bar, losses)
-            if not held_out:
-                continue
-            val_losses.append(validation_loss(model, held_out, cfg, tokenizer.pad_token_id, device))
-            if best is None or val_losses[-1] < best[1] - 1e-4:
-                best = (number, val_losses[-1], [p.detach().clone() for p in params])
-            elif cfg.early_stopping and number - best[0] >= cfg.patience:
-                break
-    if best is not None and cfg.early_stopping:
+    trainer = Trainer(model, params, optimizer, schedule, cfg, tokenizer.pad_token_id, device, checkpoints, checkpoint.Progress())
+    restored = checkpoint.load(checkpoints, params, optimizer)
+    if restored:
+        trainer.progress, trainer.best = restored
+        schedule.load_state_dict(trainer.progress.scheduler)
+        for group, lr in zip(optimizer.param_groups, schedule.get_last_lr()):  # the schedule sets the rate only as it steps
+            group["lr"] = lr
+        log.info("fine-tuning resumes at epoch %d, batch %d (checkpoint)", trainer.progress.epoch + 1, trainer.progress.batch)
+    trainer.started = trainer.saved = time.perf_counter()
+    return trainer
+
+
+def train(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str, out: Path,
+          checkpoints: Path) -> TrainStats:
+    """1. encode  2. train epoch by epoch (resuming from the last checkpoint), measuring the held-out loss after each;
+    stop when it has not improved for `patience` epochs and keep the best epoch's weights  3. save the adapter."""
+    torch.manual_seed(seed)
+    epochs = [[encode_pair(tokenizer, p, cfg.max_length) for p in pairs] for pairs in plan.epochs]
+    held_out = [encode_pair(tokenizer, p, cfg.max_length) for p in plan.validation]
+    steps = sum(-(-len(e) // cfg.batch_size) for e in epochs)
+    trainer = start(model_path, tokenizer, steps, cfg, device, checkpoints)
+    progress = trainer.progress
+    with progress_bar(total=steps, initial=len(progress.losses), desc=f"fine-tune ({cfg.method})", unit="step") as bar:
+        while progress.epoch < len(epochs) and not stopped(trainer):
+            run_epoch(trainer, epochs[progress.epoch], seed, bar)
+            end_epoch(trainer, held_out)
+            trainer.checkpoint()
+    if trainer.best is not None and cfg.early_stopping:
         with torch.no_grad():
-            for param, kept in zip(params, best[2]):
+            for param, kept in zip(trainer.params, trainer.best):
                 param.copy_(kept)
-    seconds = time.perf_counter() - began
-    model.save_pretrained(out)
-    n_params = sum(p.numel() for p in model.parameters())
+    trainer.model.save_pretrained(out)
+    return train_stats(trainer, epochs, held_out)
+
+
+def train_stats(trainer: Trainer, epochs: list, held_out: list) -> TrainStats:
+    cfg, progress, losses = trainer.cfg, trainer.progress, trainer.progress.losses
+    n_params = sum(p.numel() for p in trainer.model.parameters())
     window = max(1, len(losses) // 10)
-    return TrainStats(method=cfg.method, sequences=sum(len(e) for e in epochs[:number]), steps=len(losses), tokens=tokens,
-                      seconds=seconds, flops=(4 if cfg.method == "lora" else 6) * n_params * tokens,
-                      trainable_params=sum(p.numel() for p in params), first_loss=sum(losses[:window]) / window,
-                      last_loss=sum(losses[-window:]) / window, peak_rss_mb=peak_memory_mb(device), device=device,
-                      epochs_planned=len(epochs), epochs_run=number, best_epoch=best[0] if best and cfg.early_stopping else number,
-                      validation_pairs=len(held_out), losses=thin(losses), validation_losses=val_losses)
+    best = progress.best_epoch if progress.best_epoch and cfg.early_stopping else progress.epoch
+    return TrainStats(method=cfg.method, sequences=sum(len(e) for e in epochs[: progress.epoch]), steps=len(losses),
+                      tokens=progress.tokens, seconds=trainer.elapsed(), flops=(4 if cfg.method == "lora" else 6) * n_params * progress.tokens,
+                      trainable_params=sum(p.numel() for p in trainer.params), first_loss=sum(losses[:window]) / window,
+                      last_loss=sum(losses[-window:]) / window, peak_rss_mb=peak_memory_mb(trainer.device), device=trainer.device,
+                      epochs_planned=len(epochs), epochs_run=progress.epoch, best_epoch=best, validation_pairs=len(held_out),
+                      losses=thin(losses), validation_losses=progress.validation_losses)
 
 
 def thin(values: list[float], points: int = 200) -> list[float]:
@@ -171,12 +241,15 @@ def thin(values: list[float], points: int = 200) -> list[float]:
 def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str) -> tuple[Path, TrainStats]:
     """Reuse an adapter trained on the same model, data, settings and seed; keep its measured cost."""
     key = stage_key("adapter", model_path, [[asdict(p) for p in e] for e in plan.epochs], [asdict(p) for p in plan.validation],
-                    cfg.model_dump(), seed)
+                    cfg.model_dump(exclude=NOT_TRAINING), seed)
+
+    checkpoints = cache_root() / "adapter" / f".partial-{key}"
 
     def build(tmp: Path) -> None:
-        stats = train(model_path, tokenizer, plan, cfg, seed, device, tmp)
+        stats = train(model_path, tokenizer, plan, cfg, seed, device, tmp, checkpoints)
         atomic_write_json(tmp / "train_stats.json", stats.model_dump())
 
     folder, cached = cached_dir("adapter", key, build)
+    checkpoint.clear(checkpoints)  # the adapter is in place: its checkpoints are spent
     stats = TrainStats.model_validate({**read_json(folder / "train_stats.json"), "cached": cached})
     return folder, stats

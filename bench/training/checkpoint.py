@@ -1,0 +1,69 @@
+"""Resumable fine-tuning: everything a killed training needs to go on exactly where it stopped.
+
+A checkpoint is two files written atomically side by side in `<cache>/adapter/.partial-<key>/`: `state.safetensors`
+(the trainable weights, the best epoch's weights, the optimizer's moments, torch's random state) and
+`progress.json` (epoch and batch reached, losses so far, scheduler state, elapsed seconds). Safetensors, never a
+pickle: a checkpoint is data, not code. Batches are drawn from a generator seeded by (seed, epoch), so the order
+of the epoch in progress is drawn again, identical, on resume.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from bench.records.io import atomic_write_json, read_json
+
+
+@dataclass
+class Progress:
+    epoch: int = 0  # the epoch in progress (0-based)
+    batch: int = 0  # the next batch of it
+    tokens: int = 0
+    seconds: float = 0.0  # training time spent before this process started
+    losses: list[float] = field(default_factory=list)
+    validation_losses: list[float] = field(default_factory=list)
+    best_epoch: int = 0  # 1-based; 0: none yet
+    best_loss: float = float("inf")
+    scheduler: dict = field(default_factory=dict)
+
+
+def save(folder: Path, progress: Progress, params: list[torch.Tensor], best: list[torch.Tensor] | None, optimizer) -> None:
+    """Write the checkpoint: the weights first, then the progress that points at them (each file atomically)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {f"param.{i}": p.detach().cpu().contiguous() for i, p in enumerate(params)}
+    tensors |= {f"best.{i}": p.detach().cpu().contiguous() for i, p in enumerate(best or [])}
+    for i, p in enumerate(params):
+        for name, value in optimizer.state.get(p, {}).items():
+            tensors[f"optimizer.{i}.{name}"] = value.detach().cpu().contiguous()
+    tensors["rng.torch"] = torch.get_rng_state()
+    tmp = folder / ".state.safetensors.tmp"
+    save_file(tensors, str(tmp))
+    os.replace(tmp, folder / "state.safetensors")
+    atomic_write_json(folder / "progress.json", asdict(progress))
+
+
+def load(folder: Path, params: list[torch.Tensor], optimizer) -> tuple[Progress, list[torch.Tensor] | None] | None:
+    """Restore a checkpoint into the weights and optimizer; (progress, best weights), or None when there is none."""
+    if not (folder / "progress.json").exists() or not (folder / "state.safetensors").exists():
+        return None
+    progress = Progress(**read_json(folder / "progress.json"))
+    tensors = load_file(str(folder / "state.safetensors"))
+    with torch.no_grad():
+        for i, p in enumerate(params):
+            p.copy_(tensors[f"param.{i}"].to(p.device))
+    for i, p in enumerate(params):
+        state = {name.split(".", 2)[2]: value.to(p.device) for name, value in tensors.items() if name.startswith(f"optimizer.{i}.")}
+        if state:
+            optimizer.state[p] = state
+    torch.set_rng_state(tensors["rng.torch"])
+    best = [tensors[f"best.{i}"].to(p.device) for i, p in enumerate(params)] if "best.0" in tensors else None
+    return progress, best
+
+
+def clear(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
