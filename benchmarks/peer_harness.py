@@ -23,13 +23,11 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass
-from unittest import mock
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 import bench.models.choice as choice  # noqa: E402
 from bench.arms.prompts import default_instruction  # noqa: E402
@@ -121,22 +119,11 @@ def target_delimiter(tokenizer) -> str:
 
 
 def ftrag_side(model, tokenizer, prompts: list[str], items: list[Example], choices: list[str]) -> Side:
-    """Answer with `choose`, recording the summed log-likelihoods it ranks (its calls to `choice_logprobs`)."""
-    recorded: list[torch.Tensor] = []
-    original = choice.choice_logprobs
-
-    def recording(*args, **kwargs):
-        scores = original(*args, **kwargs)
-        recorded.append(scores.detach().float().cpu())
-        return scores
-
-    with mock.patch.object(choice, "choice_logprobs", recording):
-        results = choice.choose(model, tokenizer, prompts, choices, desc="ftrag")
-    if len(recorded) != len(prompts):
-        raise RuntimeError(f"recorded {len(recorded)} score rows for {len(prompts)} prompts: has bench.models.choice.choose changed?")
-    loglik = torch.stack(recorded).numpy().astype(np.float64)
+    """Answer with `choose`, which returns the summed log-likelihood of every choice it ranked."""
+    results = choice.choose(model, tokenizer, prompts, choices, desc="ftrag")
+    loglik = np.array([r.logprobs for r in results], dtype=np.float64)
     if [choices[i] for i in loglik.argmax(1)] != [r.label for r in results]:
-        raise RuntimeError("choose's labels are not the argmax of the log-likelihoods recorded")
+        raise RuntimeError("choose's labels are not the argmax of its log-likelihoods")
     return Side(loglik, float(np.mean([r.label in it.targets for it, r in zip(items, results)])))
 
 

@@ -55,3 +55,19 @@ def test_models_with_sliding_window_layers_are_detected_for_the_padded_fallback(
     assert _sliding_window(SimpleNamespace(layer_types=["sliding_attention", "full_attention"], sliding_window=512)) == 512
     assert _sliding_window(SimpleNamespace(use_sliding_window=False, sliding_window=4096)) is None
     assert _sliding_window(SimpleNamespace(layer_types=["full_attention"], sliding_window=None)) is None
+
+
+def test_single_token_choices_batched_score_as_each_prompt_alone(model_and_tokenizer):
+    """Left-padded batches of prompts of different lengths give each prompt's own first-token log-probabilities."""
+    model, tokenizer = model_and_tokenizer
+    choices = ["yes", "no", "maybe"]
+    tree = ChoiceTree(choice_token_ids(tokenizer, choices))
+    assert not tree.prefixes  # one token each in this vocabulary: the batched path
+    questions = ["Is it?", "Does the long and winding road lead to the door?", "Why?", "Is a much longer question here ok?"]
+    prompts = [format_prompt(tokenizer, q) for q in questions]
+    batched = choose(model, tokenizer, prompts, choices, batch_size=3)
+    for prompt, result in zip(prompts, batched):
+        ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
+        alone = choice_logprobs(model, ids, tree)
+        assert result.logprobs == pytest.approx(alone.tolist(), abs=1e-4) and result.prompt_tokens == ids.shape[1]
+        assert result.label == choices[int(alone.argmax())] and result.choice_tokens == 0

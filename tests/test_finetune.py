@@ -9,7 +9,7 @@ from bench.models.choice import choice_token_ids
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.records.config import FinetuneConfig
 from bench.records.errors import UserError
-from bench.training.finetune import TrainPair, TrainPlan, answer_loss, collate, encode_pair, train_cached
+from bench.training.finetune import TrainPair, TrainPlan, answer_loss, collate, encode_pair, split_by_tokens, train_cached
 
 
 def test_collate_left_pads_and_aligns_labels_with_the_targets():
@@ -61,6 +61,29 @@ def test_answer_only_loss_equals_the_loss_over_full_logits(tiny_model_dir):
     logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions).logits
     slow = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), full_labels[:, 1:].reshape(-1), ignore_index=-100)
     assert torch.allclose(fast, slow, atol=1e-5)
+
+
+def test_a_batch_split_by_tokens_gives_the_whole_batch_gradient(tiny_model_dir):
+    """Parts of at most `batch_tokens` padded tokens, each loss summed over its targets and divided by the batch's
+    target count: the same gradient as one pass over the whole batch, with a fraction of its activations."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    texts = [("Question: " + "long " * i + "price?", f"${i}") for i in range(1, 9)]
+    batch = [encode_pair(tokenizer, TrainPair(p, t), 64) for p, t in texts]
+    parts = split_by_tokens(batch, 40)
+    assert len(parts) > 2 and sorted(map(id, sum(parts, []))) == sorted(map(id, batch))
+    assert all(len(part) == 1 or len(part) * max(len(ids) for ids, _ in part) <= 40 for part in parts)
+
+    def gradient(groups):
+        model.zero_grad()
+        targets = sum(n for _, n in batch)
+        for group in groups:
+            (answer_loss(model, *collate(group, tokenizer.pad_token_id, "cpu"), reduction="sum") / targets).backward()
+        return torch.cat([p.grad.flatten() for p in model.parameters()])
+
+    assert torch.allclose(gradient(parts), gradient([batch]), atol=1e-6)
 
 
 PAIRS = [TrainPair(f"Question: price of lamp {i}?", f"${10 + i}") for i in range(8)] * 20

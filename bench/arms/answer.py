@@ -16,6 +16,7 @@ from bench.arms.sources import PromptedItem, Sources, build_prompts
 from bench.models.choice import ChoiceResult, choose
 from bench.models.device import peak_memory_mb
 from bench.models.generate import Generation, generate
+from bench.models.progress import progress
 from bench.records.arms import Arm
 from bench.records.io import append_lines, atomic_write_text
 from bench.records.items import Example
@@ -62,18 +63,18 @@ def answer_arm(path: Path, key: str, arm: Arm, items: list[Example], sources: So
     began = time.perf_counter()
     model, tokenizer = load_model()
     flush_every = how.batch_size * 2
-    for start in range(0, len(todo), flush_every):
-        part = todo[start : start + flush_every]
-        prompted = build_prompts(arm, part, sources)  # retrieval happens here: its time is part of each query's cost
-        desc = f"{path.stem} {start + len(part)}/{len(todo)}"
-        prompts = [p.prompt for p in prompted]
-        if how.choices:
-            outputs = choose(model, tokenizer, prompts, how.choices, desc=desc)
-        else:
-            outputs = generate(model, tokenizer, prompts, how.max_new_tokens, how.batch_size, how.stop_at_newline, desc=desc)
-        # stored with the records, so a later cached re-run still reports the memory this arm needed
-        memory = peak_memory_mb(how.device)
-        append_lines(path, (prediction(p, out, memory).model_dump_json() for p, out in zip(prompted, outputs)))
+    with progress(total=len(items), initial=len(items) - len(todo), desc=path.stem, unit="item") as bar:
+        for start in range(0, len(todo), flush_every):
+            part = todo[start : start + flush_every]
+            prompted = build_prompts(arm, part, sources)  # retrieval happens here: its time is part of each query's cost
+            prompts = [p.prompt for p in prompted]
+            if how.choices:
+                outputs = choose(model, tokenizer, prompts, how.choices, bar=bar)
+            else:
+                outputs = generate(model, tokenizer, prompts, how.max_new_tokens, how.batch_size, how.stop_at_newline, bar=bar)
+            # stored with the records, so a later cached re-run still reports the memory this arm needed
+            memory = peak_memory_mb(how.device)
+            append_lines(path, (prediction(p, out, memory).model_dump_json() for p, out in zip(prompted, outputs)))
     del model
     log.info("%s: answered %d items in %.0f s", path.stem, len(todo), time.perf_counter() - began)
 

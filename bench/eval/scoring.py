@@ -206,7 +206,7 @@ def score_run(folder: RunFolder) -> ScoresFile:
         metrics=[m.name for m in family_metrics(ctx.family)], config=cfg.model_dump(), config_hash=cfg.digest(),
         generator_path=ctx.run.generator_path, prompt_format=ctx.run.prompt_format, arms=arms, break_even=break_even({n: a.cost for n, a in arms.items()}),
         majority=majority_baseline(ctx.items) if ctx.family == "choice" else None, seeds=seed_spread(ctx, runs_by_arm),
-        definitions=definitions(), timings=ctx.run.timings, environment=ctx.run.environment,
+        definitions=definitions(), timings=ctx.run.timings, stage_memory_mb=ctx.run.stage_memory_mb, environment=ctx.run.environment,
     )
     rows = [row for metric in family_metrics(ctx.family) for row in comparisons(runs_by_arm, metric, cfg)]
     scores = scores.model_copy(update={"comparisons": with_holm(scores, rows)})

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from bench.models.loading import answer_token_ids, uses_chat_template
-from bench.models.progress import progress
+from bench.models.progress import bar_for
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def choice_logprobs(model, prompt_ids: torch.Tensor, tree: ChoiceTree) -> torch.
     length, prefixes = prompt_ids.shape[1], tree.prefixes
     if needs_padded_batch(model, length, tree):
         return _padded_batch_logprobs(model, prompt_ids, tree.choice_ids)
-    out = model(input_ids=prompt_ids, use_cache=True)
+    out = model(input_ids=prompt_ids, use_cache=True, logits_to_keep=1)  # only the last position is read
     first = out.logits[0, -1].float().log_softmax(-1)
     scores = torch.stack([first[ids[0]] for ids in tree.choice_ids])
     if not prefixes:
@@ -107,7 +107,7 @@ def _padded_batch_logprobs(model, prompt_ids: torch.Tensor, choice_ids: list[lis
     # padding positions are masked out of attention and of the sum, so the pad id itself never matters
     tokens = torch.tensor([ids + [0] * (width - len(ids)) for ids in choice_ids], device=prompt_ids.device)
     mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in choice_ids], device=prompt_ids.device)
-    out = model(input_ids=prompt_ids, use_cache=True)
+    out = model(input_ids=prompt_ids, use_cache=True, logits_to_keep=1)
     scores = out.logits[0, -1].float().log_softmax(-1)[tokens[:, 0]]
     if tokens.shape[1] > 1:
         n_choices, length = tokens.shape[0], prompt_ids.shape[1]
@@ -123,14 +123,49 @@ def _padded_batch_logprobs(model, prompt_ids: torch.Tensor, choice_ids: list[lis
 
 
 @torch.inference_mode()
-def choose(model, tokenizer, prompts: list[str], choices: list[str], desc: str = "choose") -> list[ChoiceResult]:
+def choose(model, tokenizer, prompts: list[str], choices: list[str], desc: str = "choose", bar=None,
+           batch_size: int = 16) -> list[ChoiceResult]:
     tree = ChoiceTree(choice_token_ids(tokenizer, choices))
-    results = []
-    for prompt in progress(iterable=prompts, desc=desc, unit="q", leave=False):
-        began = time.perf_counter()
-        prompt_ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=not uses_chat_template(tokenizer)).input_ids.to(model.device)
-        scores = choice_logprobs(model, prompt_ids, tree)
-        length = prompt_ids.shape[1]
-        results.append(ChoiceResult(choices[int(scores.argmax())], tuple(scores.tolist()), length,
-                                    choice_pass_tokens(model, length, tree), time.perf_counter() - began))
+    with bar_for(bar, total=len(prompts), desc=desc, unit="q") as bar:
+        if not tree.prefixes:  # every choice is one token: the prompt pass alone scores them, so prompts batch
+            return choose_single_tokens(model, tokenizer, prompts, choices, batch_size, bar)
+        results = []
+        for prompt in prompts:
+            results.append(choose_one(model, tokenizer, prompt, choices, tree))
+            bar.update(1)
     return results
+
+
+def choose_single_tokens(model, tokenizer, prompts: list[str], choices: list[str], batch_size: int, bar) -> list[ChoiceResult]:
+    """Single-token choices (yes/no/maybe): length-sorted, left-padded batches of prompts, one pass each, the LM
+    head on the last position only. Short prompts one at a time leave the cores idle (10 PubMedQA questions:
+    1.8 s one by one, 1.1 s as one batch)."""
+    first_tokens = torch.tensor([ids[0] for ids in choice_token_ids(tokenizer, choices)], device=model.device)
+    encoded = [tokenizer(p, add_special_tokens=not uses_chat_template(tokenizer)).input_ids for p in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+    results: dict[int, ChoiceResult] = {}
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        began, width = time.perf_counter(), max(len(encoded[i]) for i in batch)
+        ids = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for row, i in enumerate(batch):
+            ids[row, width - len(encoded[i]):], mask[row, width - len(encoded[i]):] = torch.tensor(encoded[i]), 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding must not shift positions
+        logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
+                       position_ids=positions.to(model.device), logits_to_keep=1).logits[:, -1]
+        scores = logits.float().log_softmax(-1)[:, first_tokens]
+        share = (time.perf_counter() - began) / len(batch)
+        for row, i in enumerate(batch):
+            results[i] = ChoiceResult(choices[int(scores[row].argmax())], tuple(scores[row].tolist()), len(encoded[i]), 0, share)
+        bar.update(len(batch))
+    return [results[i] for i in range(len(prompts))]
+
+
+def choose_one(model, tokenizer, prompt: str, choices: list[str], tree: ChoiceTree) -> ChoiceResult:
+    began = time.perf_counter()
+    prompt_ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=not uses_chat_template(tokenizer)).input_ids.to(model.device)
+    scores = choice_logprobs(model, prompt_ids, tree)
+    length = prompt_ids.shape[1]
+    return ChoiceResult(choices[int(scores.argmax())], tuple(scores.tolist()), length,
+                        choice_pass_tokens(model, length, tree), time.perf_counter() - began)

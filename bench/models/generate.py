@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from bench.models.loading import uses_chat_template
-from bench.models.progress import progress
+from bench.models.progress import bar_for
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def stop_token_ids(tokenizer, stop_at_newline: bool) -> list[int]:
 
 @torch.inference_mode()
 def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int,
-             stop_at_newline: bool = True, desc: str = "generate", sample: bool = False) -> list[Generation]:
+             stop_at_newline: bool = True, desc: str = "generate", sample: bool = False, bar=None) -> list[Generation]:
     """Greedy decoding (or, with `sample`, nucleus sampling from torch's seeded generator), prompts sorted by length
     so each batch pads little; results in input order."""
     decoding = dict(do_sample=True, temperature=0.8, top_p=0.95, top_k=None) if sample else \
@@ -38,7 +38,7 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     results: dict[int, Generation] = {}
     stops = stop_token_ids(tokenizer, stop_at_newline)
-    with progress(total=len(prompts), desc=desc, unit="q", leave=False) as bar:
+    with bar_for(bar, total=len(prompts), desc=desc, unit="q") as bar:
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
             enc = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True,

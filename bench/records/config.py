@@ -48,6 +48,10 @@ class FinetuneConfig(Strict):
     raft_epochs: int = Field(2, ge=1)  # epochs of the ft_rag adapter (its examples are longer)
     learning_rate: float | None = None  # None: 5e-4 for LoRA, 3e-5 for full fine-tuning
     batch_size: int = Field(8, ge=1)
+    # most tokens (rows x padded width) through the model at once: a larger batch is split into parts whose
+    # gradients add up to the whole batch's (the same update), so activation memory stays bounded (~1.5 MB a token
+    # for SmolLM2-135M)
+    batch_tokens: int = Field(1024, ge=16)
     max_length: int = Field(384, ge=16)
     max_examples: int | None = Field(None, ge=1)  # cap on training examples (a seeded sample), for large train sets
     lora_r: int = Field(16, ge=1)

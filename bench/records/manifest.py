@@ -81,6 +81,7 @@ class RunManifest(Record):
     index: IndexStats | None = None  # retrieval's one-off cost (corpus index, plus the kNN example index)
     adapters: list[Adapter] = []
     timings: dict[str, float] = {}  # seconds per stage in the invocation that wrote this file
+    stage_memory_mb: dict[str, float] = {}  # each stage's own peak memory in that invocation (CPU: resident set)
     environment: Environment
 
     def adapter(self, weights: str, seed: int) -> Adapter | None:

@@ -138,6 +138,7 @@ class ScoresFile(Record):
     comparisons: list[Comparison] = []
     definitions: dict[str, Definition]  # as the run's code defined each figure
     timings: dict[str, float] = {}
+    stage_memory_mb: dict[str, float] = {}  # each stage's own peak memory (CPU: resident set)
     environment: Environment
 
     @property

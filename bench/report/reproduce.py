@@ -56,7 +56,8 @@ def reproducibility_blocks(run: Run) -> list[tuple]:
     s, config = run.scores, run.scores.config
     task, env, model = s.task, s.environment, config.get("model") or {}
     seeds = config.get("seeds") or sorted({seed for spread in (s.seeds or {}).values() for seed in spread.seeds})
-    timings = ", ".join(f"{k} {v:.1f} s" for k, v in s.timings.items())
+    memory = s.stage_memory_mb
+    timings = ", ".join(f"{k} {v:.1f} s" + (f" ({memory[k]:,.0f} MB)" if k in memory else "") for k, v in s.timings.items())
     prompts = "the model's chat template" if s.prompt_format == "chat template" else "plain (no chat template)"
     command, notes = run_command(run)
     caveat = [("p", "Note: " + "; ".join(notes) + ".")] if notes else []  # notes quote settings with code()
@@ -71,5 +72,5 @@ def reproducibility_blocks(run: Run) -> list[tuple]:
         f"seed {config.get('seed', '–')}" + (f"; fine-tuning repeated over seeds {', '.join(map(str, seeds))}" if seeds else ""),
         f"Python {literal(env.python)} on {literal(env.machine)}; GPU: {literal(env.cuda or 'none')}",
         "packages: " + ", ".join(f"{literal(k)} {literal(v)}" for k, v in env.packages.items()),
-        f"stage timings: {timings or '–'}",
+        f"stage timings (and each stage's peak memory): {timings or '–'}",
     ])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import torch
 from bench.arms.answer import Answering
 from bench.arms.sources import Sources
 from bench.data.tasks import Task
+from bench.models.device import peak_memory_mb
 from bench.models.loading import uses_chat_template
 from bench.records.config import RunConfig
 from bench.records.layout import RunFolder
@@ -33,6 +35,12 @@ class RunContext:
     index_stats: IndexStats | None = None
     adapters: dict[tuple[str, int], Adapter] = field(default_factory=dict)  # (weights, seed) -> adapter
     timings: dict[str, float] = field(default_factory=dict)
+    memory_mb: dict[str, float] = field(default_factory=dict)  # each stage's own peak (see peak_memory_mb)
+
+    def finished(self, stage: str, began: float) -> None:
+        """Record a stage's seconds and its peak memory (which resets the peak for the next stage)."""
+        self.timings[stage] = time.perf_counter() - began
+        self.memory_mb[stage] = round(peak_memory_mb(self.device), 1)
 
     @property
     def choices(self) -> list[str] | None:
@@ -55,6 +63,7 @@ class RunContext:
                            config=self.cfg, generator_path=self.generator_path, device=self.device, n_params=self.n_params,
                            prompt_format="chat template" if uses_chat_template(self.sources.tokenizer) else "plain",
                            index=self.index_stats, adapters=list(self.adapters.values()), timings=self.timings,
+                           stage_memory_mb=self.memory_mb,
                            environment=environment())
 
 

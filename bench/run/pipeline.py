@@ -17,7 +17,7 @@ from bench.arms.sources import ExampleIndex, Sources, examples_as_docs, fewshot_
 from bench.data.tasks import Task, select_items, validate_task
 from bench.eval.metrics import metric_family
 from bench.eval.scoring import score_run
-from bench.models.device import pick_device
+from bench.models.device import peak_memory_mb, pick_device
 from bench.models.loading import count_parameters, load_generator, load_tokenizer
 from bench.models.presets import resolve_embedder, resolve_generator
 from bench.records.arms import ARMS, Arm, default_arms
@@ -61,9 +61,10 @@ def run_in(folder: RunFolder, cfg: RunConfig, task: Task) -> Path:
         began = stage(f"answer:{name}")
         for seed in cfg.seeds if arm.fine_tuned else cfg.seeds[:1]:
             answer(ctx, arm, items, seed)
-        ctx.timings[f"answer:{name}"] = time.perf_counter() - began
-    stage("fit")
+        ctx.finished(f"answer:{name}", began)
+    began = stage("fit")
     answer_fit(ctx)
+    ctx.finished("fit", began)
     atomic_write_text(folder.manifest, ctx.manifest().model_dump_json(indent=2) + "\n")
     judge(ctx)
     stage("score")
@@ -84,22 +85,23 @@ def prepare(cfg: RunConfig, task: Task, folder: RunFolder) -> RunContext:
     if cfg.model.threads:
         torch.set_num_threads(cfg.model.threads)
     device = pick_device(cfg.model.device)
+    peak_memory_mb(device)  # each stage reports its own peak from here on
     began = stage("model")
     generator_path = resolve_generator(cfg.model.generator)
     kind, labels = task.spec.kind, task.spec.labels
     sources = Sources(kind, task.spec.prompts.instruction or default_instruction(kind, labels), load_tokenizer(generator_path, cfg.model.chat_template),
                       fewshot_examples(task.train, cfg.fewshot_k, cfg.seed), cfg.retrieval.k, cfg.knn_k)
     ctx = RunContext(cfg, task, folder, device, generator_path, sources, count_parameters(generator_path))
-    ctx.timings["load_model"] = time.perf_counter() - began
+    ctx.finished("load_model", began)
     if any(ARMS[a].retrieves for a in cfg.arms):
         began = stage("index")
         build_indexes(ctx)
-        ctx.timings["index"] = time.perf_counter() - began
+        ctx.finished("index", began)
     for weights in sorted({ARMS[a].weights for a in cfg.arms} - {"base"}):
         for seed in cfg.seeds:
             began = stage(f"finetune:{weights}:seed{seed}")
             ctx.adapters[weights, seed] = train_adapter(ctx, weights, seed)
-            ctx.timings[f"finetune:{weights}:seed{seed}"] = time.perf_counter() - began
+            ctx.finished(f"finetune:{weights}:seed{seed}", began)
     return ctx
 
 

@@ -72,10 +72,21 @@ def collate(encoded: list[tuple[list[int], int]], pad_id: int, device: str):
     return input_ids.to(device), mask.to(device), positions.to(device), labels.to(device), keep
 
 
-def answer_loss(model, input_ids, mask, positions, labels, keep: int) -> torch.Tensor:
-    """Mean cross-entropy over target tokens, running the LM head on the last `keep` positions only."""
+def answer_loss(model, input_ids, mask, positions, labels, keep: int, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy over target tokens (mean or sum), running the LM head on the last `keep` positions only."""
     logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep).logits
-    return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+    return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100,
+                           reduction=reduction)
+
+
+def split_by_tokens(batch: list[tuple[list[int], int]], budget: int) -> list[list[tuple[list[int], int]]]:
+    """Consecutive parts of a batch whose padded size (rows x longest row) stays within `budget` tokens."""
+    parts, part = [], []
+    for row in sorted(batch, key=lambda encoded: len(encoded[0])):
+        if part and (len(part) + 1) * len(row[0]) > budget:
+            parts, part = parts + [part], []
+        part.append(row)
+    return parts + [part]
 
 
 def prepare_model(model_path: str, cfg: FinetuneConfig, device: str):
@@ -137,14 +148,18 @@ class Trainer:
         self.saved = time.perf_counter()
 
     def step(self, batch: list[tuple[list[int], int]]) -> None:
-        input_ids, mask, positions, labels, keep = collate(batch, self.pad_id, self.device)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device == "cuda"):
-            loss = answer_loss(self.model, input_ids, mask, positions, labels, keep)
-        loss.backward()
+        """One update on the batch's mean target loss, its gradient summed over parts of at most `batch_tokens`."""
+        targets, loss = sum(n for _, n in batch), 0.0
+        for part in split_by_tokens(batch, self.cfg.batch_tokens):
+            input_ids, mask, positions, labels, keep = collate(part, self.pad_id, self.device)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device == "cuda"):
+                part_loss = answer_loss(self.model, input_ids, mask, positions, labels, keep, "sum") / targets
+            part_loss.backward()
+            loss += part_loss.item()
+            self.progress.tokens += int(mask.sum())
         torch.nn.utils.clip_grad_norm_(self.params, 1.0)
         self.optimizer.step(), self.schedule.step(), self.optimizer.zero_grad(set_to_none=True)
-        self.progress.losses.append(loss.item())
-        self.progress.tokens += int(mask.sum())
+        self.progress.losses.append(loss)
 
 
 def run_epoch(trainer: Trainer, encoded: list[tuple[list[int], int]], seed: int, bar) -> None:

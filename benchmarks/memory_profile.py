@@ -1,0 +1,54 @@
+"""Where a run's time and memory go, stage by stage: seconds and each stage's own peak memory.
+
+    .venv/bin/python benchmarks/memory_profile.py [TASK] [--fresh] [-- key=value ...]
+
+Runs `ftrag run TASK` (with `--fresh`, in an empty temporary cache, so every stage is built, not read back) and
+prints the table from the run's `run.json`: per stage the wall time and the peak resident set reached during that
+stage alone (on CPU the kernel's VmHWM, reset at each stage start; see bench.models.device.peak_memory_mb), then the
+whole process's peak as the kernel counted it (ru_maxrss of the child).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def profile(task: str, overrides: list[str], fresh: bool) -> tuple[Path, float, float]:
+    """Run the task; return (run folder, wall seconds, the process's peak RSS in MB)."""
+    env = dict(os.environ)
+    if fresh:
+        env["FTRAG_CACHE_DIR"] = tempfile.mkdtemp(prefix="ftrag-profile-cache-")
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "bench", "run", task, *overrides], env=env, stdout=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - began
+    if done.returncode:
+        sys.exit(done.returncode)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    report = Path(done.stdout.strip().splitlines()[-1].split()[-1])
+    return report.parent, seconds, peak_mb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task", nargs="?", default="synth_qa")
+    parser.add_argument("--fresh", action="store_true", help="an empty cache: model conversion, index and adapters built")
+    parser.add_argument("overrides", nargs="*", help="settings as for ftrag run (key=value), after --")
+    args = parser.parse_args()
+    folder, seconds, peak_mb = profile(args.task, args.overrides, args.fresh)
+    run = json.loads((folder / "run.json").read_text())
+    memory = run.get("stage_memory_mb", {})
+    print(f"{'stage':<28} {'seconds':>8} {'peak MB':>8}")
+    for stage, spent in run["timings"].items():
+        print(f"{stage:<28} {spent:8.1f} {memory.get(stage, float('nan')):8.0f}")
+    print(f"{'whole run (wall)':<28} {seconds:8.1f} {peak_mb:8.0f}")
+
+
+if __name__ == "__main__":
+    main()
