@@ -5,14 +5,14 @@
 Runs `ftrag run TASK` (with `--fresh`, in an empty temporary cache, so every stage is built, not read back) and
 prints the table from the run's `run.json`: per stage the wall time and the peak resident set reached during that
 stage alone (on CPU the kernel's VmHWM, reset at each stage start; see bench.models.device.peak_memory_mb), then the
-whole process's peak as the kernel counted it (ru_maxrss of the child).
+run's wall time and its peak, the largest stage peak (the resets also reset the kernel's ru_maxrss, so a child's
+rusage would show only the last stage's).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 
-def profile(task: str, overrides: list[str], fresh: bool) -> tuple[Path, float, float]:
-    """Run the task; return (run folder, wall seconds, the process's peak RSS in MB)."""
+def profile(task: str, overrides: list[str], fresh: bool) -> tuple[Path, float]:
+    """Run the task; return (run folder, wall seconds)."""
     env = dict(os.environ)
     if fresh:
         env["FTRAG_CACHE_DIR"] = tempfile.mkdtemp(prefix="ftrag-profile-cache-")
@@ -30,9 +30,8 @@ def profile(task: str, overrides: list[str], fresh: bool) -> tuple[Path, float, 
     seconds = time.perf_counter() - began
     if done.returncode:
         sys.exit(done.returncode)
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     report = Path(done.stdout.strip().splitlines()[-1].split()[-1])
-    return report.parent, seconds, peak_mb
+    return report.parent, seconds
 
 
 def main() -> None:
@@ -41,13 +40,13 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="an empty cache: model conversion, index and adapters built")
     parser.add_argument("overrides", nargs="*", help="settings as for ftrag run (key=value), after --")
     args = parser.parse_args()
-    folder, seconds, peak_mb = profile(args.task, args.overrides, args.fresh)
+    folder, seconds = profile(args.task, args.overrides, args.fresh)
     run = json.loads((folder / "run.json").read_text())
     memory = run.get("stage_memory_mb", {})
     print(f"{'stage':<28} {'seconds':>8} {'peak MB':>8}")
     for stage, spent in run["timings"].items():
         print(f"{stage:<28} {spent:8.1f} {memory.get(stage, float('nan')):8.0f}")
-    print(f"{'whole run (wall)':<28} {seconds:8.1f} {peak_mb:8.0f}")
+    print(f"{'whole run (wall)':<28} {seconds:8.1f} {max(memory.values(), default=float('nan')):8.0f}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Peer-harness check: the `base` arm's constrained-choice answers against EleutherAI's lm-evaluation-harness.
 
-    .venv/bin/python benchmarks/peer_harness.py [--model smollm2-135m|PATH] [--task pubmedqa] [--limit 50]
+    .venv/bin/python benchmarks/peer_harness.py [--model smollm2-135m|PATH] [--task pubmedqa] [--limit 50] [--chat-template off]
 
 Both sides see the same items (`select_items`, the first `limit` test items per stratum), the same prompts (the
 base arm's own: task instruction, no context, `format_prompt`) and the same weights (a local folder; lm-eval loads
@@ -169,12 +169,12 @@ def peer_side(model_path: str, prompts: list[str], gold: list[int], choices: lis
 
 
 def compare(model_path: str, items: list[Example], kind: str, choices: list[str], instruction: str | None = None,
-            device: str = "cpu", batch_size: int = 8) -> Comparison:
+            device: str = "cpu", batch_size: int = 8, chat_template: str = "auto") -> Comparison:
     """Both harnesses on the same items, prompts and weights. Gold = the index of the item's first target."""
-    tokenizer = load_tokenizer(model_path)
+    tokenizer = load_tokenizer(model_path, chat_template)
     prompts = base_arm_prompts(tokenizer, items, kind, instruction or default_instruction(kind, choices))
     gold = [choices.index(it.targets[0]) for it in items]
-    model, tokenizer = load_generator(model_path, device)
+    model, tokenizer = load_generator(model_path, device, chat_template=chat_template)
     ftrag = ftrag_side(model, tokenizer, prompts, items, choices)
     del model
     delimiter = target_delimiter(tokenizer)
@@ -189,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=50, help="test items per stratum (as ftrag's limit)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch-size", type=int, default=8, help="lm-eval's batch size")
+    parser.add_argument("--chat-template", default="auto", choices=["auto", "on", "off"],
+                        help="as model.chat_template: off sends plain '...\\nAnswer:' prompts, as lm-eval's own tasks do")
     args = parser.parse_args(argv)
     task = load_task(args.task)
     labels = task.spec.labels
@@ -197,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     items = select_items(task.test, args.limit)
     model_path = resolve_generator(args.model)
     print(f"model: {args.model} ({model_path})   task: {task.name}   limit: {args.limit}", flush=True)
-    result = compare(model_path, items, task.spec.kind, labels, task.spec.prompts.instruction, args.device, args.batch_size)
+    result = compare(model_path, items, task.spec.kind, labels, task.spec.prompts.instruction, args.device, args.batch_size,
+                     args.chat_template)
     print(result.report())
     ftrag_correct, peer_correct = result.correct_counts
     agree = abs(ftrag_correct - peer_correct) <= 1

@@ -1,6 +1,9 @@
 """Which device runs the models, and how much memory they took."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import resource
 from pathlib import Path
 
@@ -18,16 +21,41 @@ def pick_device(setting: str) -> str:
 
 
 def peak_memory_mb(device: str) -> float:
-    """Peak memory since the last call, then reset, so each stage or batch reports its own peak, not the process's
-    so far. GPU: peak allocated. CPU: peak resident set (Linux VmHWM, reset by writing 5 to /proc/self/clear_refs;
-    elsewhere the process peak, which cannot be reset)."""
+    """Peak memory since the last call, then reset, so each batch reports its own peak, not the process's so far.
+    GPU: peak allocated. CPU: peak resident set (Linux VmHWM, reset by writing 5 to /proc/self/clear_refs;
+    elsewhere the process peak, which cannot be reset). Every reading also counts toward the stage's peak."""
+    global _stage_peak
     if device == "cuda":
         peak = torch.cuda.max_memory_allocated() / 2**20
         torch.cuda.reset_peak_memory_stats()
-        return peak
-    try:
-        peak_kb = next(int(line.split()[1]) for line in STATUS.read_text().splitlines() if line.startswith("VmHWM:"))
-        CLEAR_REFS.write_text("5")
-        return peak_kb / 1024
-    except (OSError, StopIteration, ValueError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    else:
+        try:
+            peak = next(int(line.split()[1]) for line in STATUS.read_text().splitlines() if line.startswith("VmHWM:")) / 1024
+            CLEAR_REFS.write_text("5")
+        except (OSError, StopIteration, ValueError):
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    _stage_peak = max(_stage_peak, peak)
+    return peak
+
+
+_stage_peak = 0.0  # the largest reading since stage_peak_mb last ran
+
+
+def stage_peak_mb(device: str) -> float:
+    """The stage's peak: the largest of every reading since the last call (batches reset the kernel's own peak)."""
+    global _stage_peak
+    peak_memory_mb(device)
+    peak, _stage_peak = _stage_peak, 0.0
+    return peak
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the system between stages. glibc keeps freed tensors' pages in its heap, so without
+    this the answering stages after a fine-tuning would hold (and report) its ~3 GB though they need far less."""
+    gc.collect()
+    libc = ctypes.util.find_library("c")
+    if libc:
+        try:
+            ctypes.CDLL(libc).malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+            pass

@@ -49,9 +49,10 @@ class FinetuneConfig(Strict):
     learning_rate: float | None = None  # None: 5e-4 for LoRA, 3e-5 for full fine-tuning
     batch_size: int = Field(8, ge=1)
     # most tokens (rows x padded width) through the model at once: a larger batch is split into parts whose
-    # gradients add up to the whole batch's (the same update), so activation memory stays bounded (~1.5 MB a token
-    # for SmolLM2-135M)
-    batch_tokens: int = Field(1024, ge=16)
+    # gradients add up to the whole batch's (the same update), so activation memory stays bounded. SmolLM2-135M,
+    # 8 sequences of 100-384 tokens, 2 threads: one step peaks at 7.8 GB unsplit, 4.3 GB at 1024, 2.4 GB at 512,
+    # and 512 is as fast as 1024 and faster than unsplit
+    batch_tokens: int = Field(512, ge=16)
     max_length: int = Field(384, ge=16)
     max_examples: int | None = Field(None, ge=1)  # cap on training examples (a seeded sample), for large train sets
     lora_r: int = Field(16, ge=1)

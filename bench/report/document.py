@@ -72,7 +72,7 @@ def accuracy_blocks(runs: list[Run], rows: list[Row], defs: dict, folder: Path) 
     notes = " ".join(dict.fromkeys(FAMILY_NOTES[run.scores.family] for run in runs))
     notes += "".join(f" {run_prefix(run, runs)}Always answering the most frequent label, {code(m.label)}, would score "
                      f"{100 * m.accuracy:.1f}% on these {m.items} items." for run in runs if (m := run.scores.majority))
-    blocks = [("h", 2, "Accuracy"), ("p", f"Percentages with 95% bootstrap confidence intervals in brackets. {notes}"),
+    blocks = [("h", 2, "Accuracy"), ("p", f"Percentages with 95% confidence intervals in brackets (Wilson for rates, a percentile bootstrap for means such as F1). {notes}"),
               accuracy_table(rows, defs)]
     if len(strata_of(rows)) > 1:
         blocks += [("h", 3, "By stratum"), stratum_table(rows, defs), stratum_plot(rows, defs, folder)]

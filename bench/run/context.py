@@ -13,7 +13,7 @@ import torch
 from bench.arms.answer import Answering
 from bench.arms.sources import Sources
 from bench.data.tasks import Task
-from bench.models.device import peak_memory_mb
+from bench.models.device import release_memory, stage_peak_mb
 from bench.models.loading import uses_chat_template
 from bench.records.config import RunConfig
 from bench.records.layout import RunFolder
@@ -38,9 +38,11 @@ class RunContext:
     memory_mb: dict[str, float] = field(default_factory=dict)  # each stage's own peak (see peak_memory_mb)
 
     def finished(self, stage: str, began: float) -> None:
-        """Record a stage's seconds and its peak memory (which resets the peak for the next stage)."""
+        """Record a stage's seconds and its peak memory."""
         self.timings[stage] = time.perf_counter() - began
-        self.memory_mb[stage] = round(peak_memory_mb(self.device), 1)
+        self.memory_mb[stage] = round(stage_peak_mb(self.device), 1)
+        release_memory()  # the next stage starts from what this one left allocated
+        stage_peak_mb(self.device)
 
     @property
     def choices(self) -> list[str] | None:

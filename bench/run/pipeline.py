@@ -17,7 +17,7 @@ from bench.arms.sources import ExampleIndex, Sources, examples_as_docs, fewshot_
 from bench.data.tasks import Task, select_items, validate_task
 from bench.eval.metrics import metric_family
 from bench.eval.scoring import score_run
-from bench.models.device import peak_memory_mb, pick_device
+from bench.models.device import pick_device, stage_peak_mb
 from bench.models.loading import count_parameters, load_generator, load_tokenizer
 from bench.models.presets import resolve_embedder, resolve_generator
 from bench.records.arms import ARMS, Arm, default_arms
@@ -85,7 +85,7 @@ def prepare(cfg: RunConfig, task: Task, folder: RunFolder) -> RunContext:
     if cfg.model.threads:
         torch.set_num_threads(cfg.model.threads)
     device = pick_device(cfg.model.device)
-    peak_memory_mb(device)  # each stage reports its own peak from here on
+    stage_peak_mb(device)  # each stage reports its own peak from here on
     began = stage("model")
     generator_path = resolve_generator(cfg.model.generator)
     kind, labels = task.spec.kind, task.spec.labels
