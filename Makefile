@@ -8,7 +8,7 @@ TASK ?= synth_qa
 LIMIT ?=
 ARGS ?=
 
-.PHONY: setup setup-browser test bench score report
+.PHONY: setup setup-browser test bench score report forgetting update
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,10 @@ score:
 # rewrite report.md/.html, plots/ and scores.csv from stored results; RUN=<run folder> picks a run other than the latest
 report:
 	$(BIN)/ftrag report $(if $(RUN),$(RUN),$(TASK))
+
+# Experiments on the latest finished run of TASK (or RUN=<run folder>); ARGS passes their options, e.g. ARGS="--items 50"
+forgetting:
+	$(BIN)/ftrag forgetting $(if $(RUN),$(RUN),$(TASK)) $(ARGS)
+
+update:
+	$(BIN)/ftrag update $(if $(RUN),$(RUN),$(TASK)) $(ARGS)

@@ -1,4 +1,4 @@
-"""`ftrag` command line: run, score, validate, list, report, compare, new-task, synth."""
+"""`ftrag` command line: run, score, validate, list, report, compare, new-task, synth, and the experiments (forgetting, update)."""
 from __future__ import annotations
 
 import argparse
@@ -40,6 +40,17 @@ def cmd_run(args) -> None:
 
     run_dir = run(args.task, settings(args), args.run_id)
     print(f"\nreport: {run_dir / 'report.md'}")
+
+
+def cmd_forgetting(args) -> None:
+    from bench.experiments.forgetting import run_forgetting  # torch, as for run
+
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    unknown = [m for m in methods if m not in ("lora", "full")]
+    if unknown:
+        raise UserError(f"forgetting --methods: '{unknown[0]}' is not a fine-tuning method. Use lora, full or lora,full.")
+    report = run_forgetting(args.run, [p.strip() for p in args.probes.split(",") if p.strip()], args.items, methods)
+    print(f"\nreport: {report}")
 
 
 def cmd_validate(args) -> None:
@@ -116,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a task's YAML, data and settings (as run would), reporting every problem")
     add_task_arguments(validate)
     validate.set_defaults(func=cmd_validate)
+    forgetting = sub.add_parser("forgetting", help="general-knowledge probes (MMLU, TruthfulQA, ARC) before and after fine-tuning, on a finished run")
+    forgetting.add_argument("run", help="a run folder, or a task name for its latest run")
+    forgetting.add_argument("--probes", default="mmlu,truthfulqa_mc1,arc_challenge", help="comma-separated probes (default: all three)")
+    forgetting.add_argument("--items", type=int, default=100, help="questions per probe, a seeded sample (MMLU: the same number from each subject)")
+    forgetting.add_argument("--methods", default="lora,full", help="lora,full (default) also trains ft with the method the run did not use")
+    forgetting.set_defaults(func=cmd_forgetting)
     sub.add_parser("list", help="list the tasks with kind and sizes").set_defaults(func=cmd_list)
     score = sub.add_parser("score", help="recompute every score and the report from a run's stored predictions (no model)")
     score.add_argument("run", help="a run folder, or a task name for its latest run")

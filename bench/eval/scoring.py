@@ -7,26 +7,24 @@ comparison, or a cost (cost.py).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 
-from bench.data.tasks import Task, load_task, select_items
+from bench.data.tasks import Task
+from bench.eval.context import Context, ci, load_context, scored_items, values_of
+from bench.eval.forgetting import forgetting_scores
 from bench.eval.cost import COST_DEFINITIONS, break_even, cost_block
-from bench.eval.metrics import METRICS, Family, Metric, Scored, family_metrics, metric_family
+from bench.eval.metrics import METRICS, Family, Metric, Scored, family_metrics
 from bench.eval.comparisons import comparisons, with_holm
-from bench.eval.stats import bootstrap_statistic, mean_interval
+from bench.eval.stats import bootstrap_statistic
 from bench.records.arms import ARMS
 from bench.records.config import RunConfig
-from bench.records.errors import UserError
-from bench.records.io import atomic_write_text, read_json
-from bench.records.items import Doc, Example
+from bench.records.io import atomic_write_text
+from bench.records.items import Example
 from bench.records.layout import RunFolder
-from bench.records.manifest import RunManifest
-from bench.records.predictions import judge_key, read_predictions
+from bench.records.predictions import read_predictions
 from bench.records.scores import (ArmScores, Definition, Interval, Majority, Retrieval, ScoredItem, ScoresFile,
                                   SeedMetric, SeedSpread, TaskInfo)
-
 
 
 FIT = Definition(label="fit on its training questions", better="higher",
@@ -40,63 +38,6 @@ def definitions() -> dict[str, Definition]:
     """What each figure means, as this code computes it (stored in scores.json, so a run keeps its own)."""
     metrics = {m.name: Definition(label=m.label, better=m.better, definition=m.definition) for m in METRICS.values()}
     return metrics | COST_DEFINITIONS | {"fit": FIT}
-
-
-@dataclass
-class Context:
-    """What scoring one run reads besides the predictions."""
-    run: RunManifest
-    task: Task
-    items: list[Example]
-    family: Family
-    docs: dict[str, Doc]  # the corpus by document id
-    support: dict[str, float]  # judge verdicts by judge_key (judge.enabled only)
-
-    @property
-    def cfg(self) -> RunConfig:
-        return self.run.config
-
-
-def read_manifest(folder: RunFolder) -> RunManifest:
-    if not folder.manifest.exists():
-        raise UserError(f"{folder.path}: no run.json, so this is not a run folder that ftrag can score. "
-                        "Give the folder of a run (results/<task>/<run id>) or a task name.")
-    return RunManifest.model_validate(read_json(folder.manifest))
-
-
-def load_context(folder: RunFolder) -> Context:
-    run = read_manifest(folder)
-    task = load_task(run.task_folder)
-    if task.data_hash != run.data_hash:
-        raise UserError(f"task '{run.task}' ({run.task_folder}) has changed since this run answered: its scores would mix "
-                        f"old answers with new data. Run `ftrag run {run.task}` again to answer the changed items.")
-    family = metric_family(task.spec.kind, task.spec.labels)
-    support = read_json(folder.judge) if run.config.judge.enabled and folder.judge.exists() else {}
-    return Context(run, task, select_items(task.test, run.config.limit), family, {d.id: d for d in task.corpus}, support)
-
-
-def scored_items(ctx: Context, folder: RunFolder, arm_name: str, seed: int) -> list[Scored]:
-    """The arm's predictions joined with their test items, in the order the arm answered them."""
-    path = folder.predictions(ARMS[arm_name], seed, ctx.cfg.seeds)
-    predictions = read_predictions(path) if path.exists() else []
-    by_id = {item.id: item for item in ctx.items}
-    missing = len(by_id.keys() - {p.id for p in predictions})
-    if missing:
-        raise UserError(f"{path}: {missing} of {len(by_id)} items have no prediction yet. "
-                        f"Run `ftrag run {ctx.run.task}` with the same settings to finish answering, then score.")
-    labels, evidence_field = ctx.task.spec.labels, bool(ctx.task.spec.data.test.fields.evidence)
-    return [Scored(by_id[p.id], p, ctx.family, labels, ctx.docs, evidence_field, ctx.support.get(judge_key(p)))
-            for p in predictions if p.id in by_id]
-
-
-def ci(values: list[float], cfg: RunConfig) -> Interval:
-    """A rate's Wilson interval, any other mean's bootstrap interval."""
-    values = [v for v in values if v == v]  # NaN: the metric could not score that item (a draft with no key facts)
-    return mean_interval(values, cfg.bootstrap_resamples, cfg.seed)
-
-
-def values_of(metric: Metric, scored: list[Scored]) -> list:
-    return [v for v in (metric.value(s) for s in scored) if v is not None]
 
 
 def interval(metric: Metric, scored: list[Scored], cfg: RunConfig) -> Interval | None:
@@ -207,6 +148,7 @@ def score_run(folder: RunFolder) -> ScoresFile:
         generator_path=ctx.run.generator_path, prompt_format=ctx.run.prompt_format, arms=arms, break_even=break_even({n: a.cost for n, a in arms.items()}),
         majority=majority_baseline(ctx.items) if ctx.family == "choice" else None, seeds=seed_spread(ctx, runs_by_arm),
         definitions=definitions(), timings=ctx.run.timings, stage_memory_mb=ctx.run.stage_memory_mb, environment=ctx.run.environment,
+        forgetting=forgetting_scores(folder, ctx, runs_by_arm),
     )
     rows = [row for metric in family_metrics(ctx.family) for row in comparisons(runs_by_arm, metric, cfg)]
     scores = scores.model_copy(update={"comparisons": with_holm(scores, rows)})

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from bench.records.locks import exclusive
 
 # Bump a stage's version when its code changes what it produces, so old artifacts are not reused.
-STAGE_VERSIONS = {"model": 1, "index": 2, "adapter": 2, "predictions": 2, "paraphrases": 1}
+STAGE_VERSIONS = {"model": 1, "index": 2, "adapter": 2, "predictions": 2, "paraphrases": 1, "probe_answers": 1}
 
 
 def cache_root() -> Path:

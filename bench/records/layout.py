@@ -38,6 +38,15 @@ class RunFolder:
     def item_scores(self, arm: str) -> Path:
         return self.path / "item_scores" / f"{arm}.jsonl"
 
+    def experiment(self, name: str) -> Path:
+        """`experiments/<name>/`: an experiment's manifest (`run.json`) and predictions, beside the run's own."""
+        return self.path / "experiments" / name
+
+    def experiment_predictions(self, name: str, variant: str, part: str) -> Path:
+        """What one variant of an experiment answered for one part of it (a probe, the changed facts...)."""
+        safe = variant.replace(" ", "_").replace("(", "").replace(")", "")
+        return self.experiment(name) / "predictions" / part / f"{safe}.jsonl"
+
 
 def find_run(target: str, marker: str = "run.json") -> RunFolder:
     """A run folder, or a task name for its latest run (the one whose `marker` file is newest)."""

@@ -5,6 +5,8 @@ can be re-scored without a model, an index or an adapter in memory.
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict
 
 from bench.records.config import RunConfig
@@ -86,3 +88,22 @@ class RunManifest(Record):
 
     def adapter(self, weights: str, seed: int) -> Adapter | None:
         return next((a for a in self.adapters if a.weights == weights and a.seed == seed), None)
+
+
+# What an experiment built (`experiments/<name>/run.json` of the run folder), read by the score stage
+
+class Variant(Record):
+    """One way of answering in an experiment: model weights (an adapter, or none) and a context source."""
+    name: str  # e.g. "ft", "ft (full)", "rag (re-indexed)", "ft (continued)"
+    arm: str  # the run arm it stands for
+    adapter: str | None = None  # the weights it answered with (none: the base model)
+    train: TrainStats | None = None  # what producing those weights cost in this experiment (none: reused as they were)
+    index_seconds: float = 0.0  # re-indexing a corpus for this variant
+    device: str = "cpu"
+
+
+class ExperimentManifest(Record):
+    experiment: Literal["forgetting", "update"]
+    settings: dict
+    variants: list[Variant]
+    seconds: float = 0.0  # wall time of the invocation that finished the experiment

@@ -121,6 +121,71 @@ class TaskInfo(Record):
     corpus_documents: int
 
 
+# --- the experiments (`experiments/<name>/` of a run folder, scored with the run) ---
+
+# forgetting
+
+class ProbeResult(Record):
+    accuracy: Interval  # Wilson
+    change: Interval | None = None  # minus the base model on the same items (Newcombe), adapters only
+    p: float | None = None  # McNemar exact, adapters only
+
+
+class ForgettingVariant(Record):
+    name: str
+    arm: str
+    method: str  # lora or full
+    domain: Interval | None  # the task's headline score
+    domain_gain: Interval | None  # the headline minus the base model's, paired on the test items
+    probes: dict[str, ProbeResult]
+    general_change: Interval | None  # over every probe item together, minus the base model (Newcombe)
+    general_p: float | None
+
+
+class ProbeInfo(Record):
+    title: str
+    items: int
+    chance: float  # the mean of 1 / number of choices
+    scoring: str
+    license: str
+
+
+class Forgetting(Record):
+    probes: dict[str, ProbeInfo]
+    base: dict[str, ProbeResult]
+    variants: list[ForgettingVariant]
+    seconds: float
+
+
+# knowledge update
+
+class UpdateVariant(Record):
+    name: str
+    arm: str
+    how: str  # "stale", "re-indexed", "continued", "retrained"
+    current: Interval  # the changed facts answered with their revised value
+    stale: Interval  # the changed facts answered with their old value
+    unchanged: Interval | None  # a sample of facts the revision left alone
+    update_seconds: float
+    update_usd: float
+
+
+class Update(Record):
+    changed_items: int
+    unchanged_items: int
+    variants: list[UpdateVariant]
+    seconds: float
+
+
+# claims
+
+class Claim(Record):
+    source: str  # the paper
+    claim: str
+    finding: Literal["agrees", "disagrees", "no clear difference", "not measured"]
+    figures: str  # the numbers the finding rests on, in words
+
+
 class ScoresFile(Record):
     schema_version: Literal[2] = SCORES_VERSION
     task: TaskInfo
@@ -140,6 +205,9 @@ class ScoresFile(Record):
     timings: dict[str, float] = {}
     stage_memory_mb: dict[str, float] = {}  # each stage's own peak memory (CPU: resident set)
     environment: Environment
+    forgetting: Forgetting | None = None  # `ftrag forgetting`
+    update: Update | None = None  # `ftrag update`
+    claims: list[Claim] = []  # published claims this run's figures bear on
 
     @property
     def headline(self) -> str:

@@ -37,6 +37,35 @@ def comparison_records(run: Run) -> list[dict]:
             for c in run.scores.comparisons]
 
 
+def experiment_records(run: Run) -> list[dict]:
+    """The experiments' figures: section `forgetting` (metric = probe, or `domain` / `general`; `versus` base for a
+    change) and section `update` (metric = current, stale, unchanged, update_seconds, update_usd)."""
+    s, records = run.scores, []
+
+    def add(section: str, arm: str, metric: str, ci: Interval | None, versus: str = "", p: float | None = None) -> None:
+        if ci is not None:
+            records.append({"run": run.name, "arm": arm, "versus": versus, "section": section, "metric": metric, "stratum": "all",
+                            **ci.model_dump(), "p": p})
+
+    if s.forgetting:
+        for probe, result in s.forgetting.base.items():
+            add("forgetting", "base", probe, result.accuracy)
+        for v in s.forgetting.variants:
+            add("forgetting", v.name, "domain", v.domain)
+            add("forgetting", v.name, "domain", v.domain_gain, "base")
+            add("forgetting", v.name, "general", v.general_change, "base", v.general_p)
+            for probe, result in v.probes.items():
+                add("forgetting", v.name, probe, result.accuracy)
+                add("forgetting", v.name, probe, result.change, "base", result.p)
+    if s.update:
+        for v in s.update.variants:
+            for metric in ("current", "stale", "unchanged"):
+                add("update", v.name, metric, getattr(v, metric))
+            records += [{"run": run.name, "arm": v.name, "section": "update", "metric": key, "stratum": "all", "mean": getattr(v, key)}
+                        for key in ("update_seconds", "update_usd")]
+    return records
+
+
 def to_csv(runs: list[Run]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore")
@@ -45,4 +74,5 @@ def to_csv(runs: list[Run]) -> str:
         writer.writerows(csv_records(row))
     for run in runs:
         writer.writerows(comparison_records(run))
+        writer.writerows(experiment_records(run))
     return buffer.getvalue()

@@ -54,6 +54,14 @@ def save(figure: Figure, path: Path) -> Path:
     return path
 
 
+def titled(axes, xlabel: str, ylabel: str, title: str) -> None:
+    """Axis labels, title and a light grid: how every plot here is finished."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.grid(alpha=0.3)
+
+
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     """Indices of the points no other point beats on both cost (lower) and score (higher), cheapest first."""
     front = [i for i, (cost, score) in enumerate(points)

@@ -1,0 +1,91 @@
+"""Scoring the forgetting experiment from its stored answers: each probe's accuracy for the base model and each
+adapter, each adapter's change against the base model on the same items (McNemar, Newcombe), and its domain gain
+(the task's headline score minus the base model's, paired on the test items)."""
+from __future__ import annotations
+
+import numpy as np
+
+from bench.data.probes import PROBES, ChoiceItem, load_probes
+from bench.eval.comparisons import item_values
+from bench.eval.context import Context, ci, scored_file, values_of
+from bench.eval.metrics import Scored, family_metrics
+from bench.eval.stats import paired_test, wilson_interval
+from bench.records.errors import UserError
+from bench.records.io import read_json
+from bench.records.layout import RunFolder
+from bench.records.manifest import ExperimentManifest, Variant
+from bench.records.predictions import read_predictions
+from bench.records.scores import Forgetting, ForgettingVariant, Interval, ProbeInfo, ProbeResult
+
+NAME = "forgetting"
+
+
+def experiment_manifest(folder: RunFolder, name: str) -> ExperimentManifest | None:
+    path = folder.experiment(name) / "run.json"
+    return ExperimentManifest.model_validate(read_json(path)) if path.exists() else None
+
+
+def right_answers(folder: RunFolder, variant: str, probe: str, items: list[ChoiceItem]) -> np.ndarray:
+    """1 where the variant chose the right option, item by item in probe order."""
+    path = folder.experiment_predictions(NAME, variant, probe)
+    chosen = {p.id: p.output for p in read_predictions(path)} if path.exists() else {}
+    missing = [item.id for item in items if item.id not in chosen]
+    if missing:
+        raise UserError(f"{path}: {len(missing)} of {len(items)} probe items have no answer yet. "
+                        f"Run `ftrag forgetting {folder.path}` to finish answering, then score.")
+    return np.array([float(chosen[item.id] == item.gold) for item in items])
+
+
+def probe_info(name: str, items: list[ChoiceItem]) -> ProbeInfo:
+    probe = PROBES[name]
+    return ProbeInfo(title=probe.title, items=len(items), chance=float(np.mean([1 / len(it.choices) for it in items])),
+                     scoring=probe.scoring, license=probe.license)
+
+
+def change(variant: np.ndarray, base: np.ndarray) -> tuple[Interval, float]:
+    test = paired_test(list(variant), list(base))
+    return test.diff, test.p
+
+
+def domain_answers(ctx: Context, folder: RunFolder, variant: Variant, runs_by_arm: dict[str, list[list[Scored]]]) -> list[Scored]:
+    """The variant's answers to the task's test items: the run's arm, or (trained here) the experiment's own."""
+    if variant.train is None:
+        return runs_by_arm.get(variant.arm, [[]])[0]
+    return scored_file(ctx, folder.experiment_predictions(NAME, variant.name, "domain"), ctx.items, f"ftrag forgetting {folder.path}")
+
+
+def domain_gain(ctx: Context, answers: list[Scored], base: list[Scored]) -> Interval | None:
+    headline = family_metrics(ctx.family)[0]
+    mine, theirs = item_values(answers, headline), item_values(base, headline)
+    shared = [i for i in mine if i in theirs]
+    if not shared:
+        return None
+    return paired_test([mine[i][1] for i in shared], [theirs[i][1] for i in shared], ctx.cfg.bootstrap_resamples, ctx.cfg.seed).diff
+
+
+def forgetting_scores(folder: RunFolder, ctx: Context, runs_by_arm: dict[str, list[list[Scored]]]) -> Forgetting | None:
+    """The experiment's figures, when it has run on this folder."""
+    manifest = experiment_manifest(folder, NAME)
+    if manifest is None:
+        return None
+    settings = manifest.settings
+    sample = load_probes(settings["probes"], settings["items"], settings["seed"])
+    right = {v.name: {p: right_answers(folder, v.name, p, items) for p, items in sample.items()} for v in manifest.variants}
+    base, base_all = right["base"], np.concatenate(list(right["base"].values()))
+    headline = family_metrics(ctx.family)[0]
+    variants = []
+    for variant in manifest.variants[1:]:
+        probes = {}
+        for probe in sample:
+            diff, p = change(right[variant.name][probe], base[probe])
+            probes[probe] = ProbeResult(accuracy=wilson_interval(list(right[variant.name][probe])), change=diff, p=p)
+        general, general_p = change(np.concatenate(list(right[variant.name].values())), base_all)
+        answers = domain_answers(ctx, folder, variant, runs_by_arm)
+        variants.append(ForgettingVariant(
+            name=variant.name, arm=variant.arm, method=variant.train.method if variant.train else ctx.cfg.finetune.method,
+            domain=ci(values_of(headline, answers), ctx.cfg) if answers else None,
+            domain_gain=domain_gain(ctx, answers, runs_by_arm["base"][0]) if answers and "base" in runs_by_arm else None,
+            probes=probes, general_change=general, general_p=general_p))
+    return Forgetting(probes={p: probe_info(p, items) for p, items in sample.items()},
+                      base={p: ProbeResult(accuracy=wilson_interval(list(v))) for p, v in base.items()},
+                      variants=variants, seconds=manifest.seconds)

@@ -1,0 +1,73 @@
+"""Forgetting: what fine-tuning cost the model in general ability.
+
+The base model and every adapter of a finished run answer the same seeded samples of general-knowledge probes
+(MMLU, TruthfulQA MC1, ARC-Challenge; bench/data/probes.py) by log-likelihood choice. With `methods` holding both
+LoRA and full fine-tuning, `ft` is also trained with the method the run did not use, on the very same training
+plan, and answers the task's test items as well as the probes, so the two methods' domain gain and general loss
+sit side by side (Biderman et al., 2024, report that LoRA learns less and forgets less).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from bench.arms.probes import answer_choice_items
+from bench.data.probes import PROBES, load_probes
+from bench.data.tasks import select_items
+from bench.experiments.common import finish, reopen, with_method
+from bench.models.loading import load_generator
+from bench.records.arms import ARMS
+from bench.records.cache import stage_key
+from bench.records.locks import exclusive
+from bench.records.manifest import ExperimentManifest, Variant
+from bench.run.context import RunContext
+from bench.run.pipeline import answer, stage, train_adapter
+
+log = logging.getLogger(__name__)
+NAME = "forgetting"
+DEFAULT_PROBES = list(PROBES)
+
+
+def run_forgetting(target: str, probes: list[str] = DEFAULT_PROBES, items: int = 100, methods: tuple[str, ...] = ("lora", "full")) -> Path:
+    """Answer every probe with the base model and each adapter (and `ft` by the other method); score; report."""
+    began = time.perf_counter()
+    folder, ctx = reopen(target)
+    cfg = ctx.cfg
+    settings = {"probes": probes, "items": items, "methods": list(methods), "seed": cfg.seed}
+    with exclusive(folder.experiment(NAME) / ".lock", f"running the forgetting experiment in {folder.path}"):
+        sample = load_probes(probes, items, cfg.seed)
+        seed = cfg.seeds[0]
+        variants = [Variant(name="base", arm="base", device=ctx.device)]
+        variants += [Variant(name=arm, arm=arm, adapter=str(ctx.adapter_path(ARMS[arm].weights, seed)), device=ctx.device)
+                     for arm in cfg.arms if ARMS[arm].fine_tuned]
+        other = "full" if cfg.finetune.method == "lora" else "lora"
+        if other in methods and "ft" in cfg.arms:
+            variants.append(other_method_variant(ctx, other, seed))
+        for variant in variants:
+            stage(f"{NAME}:{variant.name}")
+            for probe, probe_items in sample.items():
+                path = folder.experiment_predictions(NAME, variant.name, probe)
+                key = stage_key("probe_answers", ctx.generator_path, variant.adapter or "", cfg.model.chat_template,
+                                [(it.id, it.text, it.choices) for it in probe_items])
+                answer_choice_items(path, key, probe_items, lambda v=variant: model_for(ctx, v), ctx.device)
+        manifest = ExperimentManifest(experiment=NAME, settings=settings, variants=variants)
+        return finish(folder, NAME, manifest, began)
+
+
+def model_for(ctx: RunContext, variant: Variant):
+    return load_generator(ctx.generator_path, ctx.device, Path(variant.adapter) if variant.adapter else None, ctx.cfg.model.chat_template)
+
+
+def other_method_variant(ctx: RunContext, method: str, seed: int) -> Variant:
+    """`ft` trained by `method` on the run's own training plan (cached like any adapter), and its answers to the
+    task's test items, so its domain gain is measured on the items the run's arms answered."""
+    name = f"ft ({method})"
+    began = stage(f"{NAME}:finetune:{name}")
+    other = with_method(ctx, method)
+    adapter = train_adapter(other, "ft", seed)
+    other.adapters[("ft", seed)] = adapter
+    log.info("%s: trained in %.0f s", name, time.perf_counter() - began)
+    items = select_items(ctx.task.test, ctx.cfg.limit)
+    answer(other, ARMS["ft"], items, seed, ctx.folder.experiment_predictions(NAME, name, "domain"))
+    return Variant(name=name, arm="ft", adapter=adapter.path, train=adapter.stats, device=ctx.device)

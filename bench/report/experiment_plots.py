@@ -1,0 +1,47 @@
+"""The experiments' PNG plots: domain gain against general loss (forgetting), and freshness against update cost
+(knowledge update). Plain numbers in, one file out, as in plots.py."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.records.scores import Interval as CI
+from bench.report.formats import has_value
+from bench.report.plots import COLORS, MARKERS, look, new_figure, place_legend, save, titled, whiskers
+
+
+def labelled_points(axes, labels: list[str], xs: list[CI | None], ys: list[CI | None], x_scale: float = 100.0) -> None:
+    """One point per label with its intervals as error bars (x in percent unless told), missing values left out."""
+    for j, (label, x, y) in enumerate(zip(labels, xs, ys)):
+        if not (has_value(x) and has_value(y)):
+            continue
+        xerr = [[x_scale * (x.mean - x.low)], [x_scale * (x.high - x.mean)]] if x_scale == 100.0 else None
+        axes.errorbar([x_scale * x.mean], [100 * y.mean], xerr=xerr, yerr=[[w[0]] for w in whiskers([y])],
+                      fmt=look(j, list(MARKERS)), color=COLORS[j % len(COLORS)], capsize=3, label=label)
+
+
+def gain_vs_loss(labels: list[str], gains: list[CI | None], changes: list[CI | None], path: Path) -> Path:
+    """Forgetting: each adapter's domain gain over the base model (x) against its general-knowledge change (y)."""
+    figure = new_figure(6.5, 4.5)
+    axes = figure.add_subplot()
+    labelled_points(axes, labels, gains, changes)
+    axes.axhline(0, color="grey", linewidth=0.8)
+    axes.axvline(0, color="grey", linewidth=0.8)
+    titled(axes, "domain gain over the base model (points)", "general-knowledge change (points)",
+           "What fine-tuning bought on the task, and what it cost in general knowledge")
+    place_legend(axes, len(labels))
+    return save(figure, path)
+
+
+def freshness_vs_cost(labels: list[str], usd: list[float], current: list[CI], path: Path) -> Path:
+    """Knowledge update: each way of updating, its cost (x, USD, symlog so a free update shows) and freshness (y)."""
+    figure = new_figure(6.5, 4.5)
+    axes = figure.add_subplot()
+    costs = [CI(mean=value, low=value, high=value, n=1) for value in usd]
+    labelled_points(axes, labels, costs, current, x_scale=1.0)
+    smallest = min([value for value in usd if value > 0] or [1e-6])
+    axes.set_xscale("symlog", linthresh=smallest)
+    axes.set_ylim(-2, 102)
+    titled(axes, "cost of the update (USD, measured seconds x the hour rate)", "changed facts answered with the new value (%)",
+           "Staying current: freshness against update cost")
+    place_legend(axes, len(labels), beside=True)
+    return save(figure, path)

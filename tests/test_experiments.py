@@ -1,0 +1,90 @@
+"""The experiments on a finished run, through the real CLI with a tiny model: forgetting and knowledge update."""
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.data.probes import load_probes
+from bench.data.readers import data_dir
+from tests.test_cli_e2e import FAST, run_dir
+
+
+def write_probe_data(root: Path) -> None:
+    """MMLU, TruthfulQA and ARC in the layouts their READMEs in the data directory describe, a few questions each."""
+    (root / "mmlu" / "test").mkdir(parents=True)
+    for subject in ("astronomy", "world_religions"):
+        with (root / "mmlu" / "test" / f"{subject}_test.csv").open("w", newline="") as handle:
+            csv.writer(handle).writerows([[f"{subject} question {n}?", "0", "True, False", "None", str(n), "ABCD"[n % 4]] for n in range(5)])
+    (root / "truthfulqa" / "v0").mkdir(parents=True)
+    (root / "truthfulqa" / "v0" / "mc_task.json").write_text(json.dumps(
+        [{"question": f"Myth {n}? ", "mc1_targets": {"True answer.": 1, "False answer.": 0, "Other.": 0}, "mc2_targets": {}} for n in range(5)]))
+    (root / "arc").mkdir()
+    (root / "arc" / "ARC-Challenge-Test.jsonl").write_text("".join(json.dumps(
+        {"id": f"Q{n}", "question": {"stem": f"Science {n}?", "choices": [{"text": t, "label": str(i + 1)} for i, t in enumerate(["rock", "water", "air"])]},
+         "answerKey": "2"}) + "\n" for n in range(5)))
+
+
+@pytest.fixture
+def probe_data(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "data"
+    write_probe_data(root)
+    monkeypatch.setenv("FTRAG_DATA_DIR", str(root))
+    return root
+
+
+def test_probes_are_seeded_samples_read_as_their_readmes_say(probe_data):
+    probes = load_probes(["mmlu", "truthfulqa_mc1", "arc_challenge"], 4, seed=0)
+    mmlu = probes["mmlu"]
+    assert [it.group for it in mmlu] == ["astronomy"] * 2 + ["world_religions"] * 2  # stratified: the same number per subject
+    assert all(it.choices == ("A", "B", "C", "D") and "\nC. None" in it.text for it in mmlu)  # "None" stays a string
+    assert probes["arc_challenge"][0].gold == "water"  # numeric answer keys map by position
+    assert probes["truthfulqa_mc1"][0].gold == "True answer." and len(probes["truthfulqa_mc1"]) == 4
+    assert load_probes(["mmlu"], 4, seed=0) == {"mmlu": mmlu}  # the same items every time
+    assert load_probes(["mmlu"], 4, seed=1) != {"mmlu": mmlu}
+
+
+@pytest.mark.skipif(data_dir() is None or not (data_dir() / "mmlu").exists(), reason="the shared data directory is not here")
+def test_the_real_probes_load_from_the_data_directory():
+    probes = load_probes(["mmlu", "truthfulqa_mc1", "arc_challenge"], 100, seed=0)
+    assert len(probes["mmlu"]) == 114 and len({it.group for it in probes["mmlu"]}) == 57
+    assert len(probes["truthfulqa_mc1"]) == 100 and len(probes["arc_challenge"]) == 100
+    assert all(0 <= it.answer < len(it.choices) for items in probes.values() for it in items)
+
+
+def test_missing_probe_data_gets_one_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FTRAG_DATA_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(Exception) as err:
+        load_probes(["arc_challenge"], 3, 0)
+    assert "FTRAG_DATA_DIR" in str(err.value) and "arc" in str(err.value)
+
+
+def test_forgetting_measures_every_adapter_and_the_other_method_on_the_same_items(tiny_model_dir, tmp_path, probe_data, caplog):
+    # without the corpus paraphrases (and so without ft_plain), the full fine-tune trains on 30 sequences, not 300
+    assert main(["run", "synth_qa", "--model", str(tiny_model_dir), *FAST, "finetune.paraphrases=0"]) == 0
+    folder = run_dir(tmp_path)
+    with caplog.at_level("INFO"):
+        assert main(["forgetting", "synth_qa", "--items", "4"]) == 0
+    assert not any("fine-tune (lora)" in r.message for r in caplog.records)  # the run's adapters are reused as they are
+    forgetting = json.loads((folder / "scores.json").read_text())["forgetting"]
+    assert [v["name"] for v in forgetting["variants"]] == ["ft", "ft_rag", "ft (full)"]
+    assert [v["method"] for v in forgetting["variants"]] == ["lora"] * 2 + ["full"]
+    assert {p: info["items"] for p, info in forgetting["probes"].items()} == {"mmlu": 4, "truthfulqa_mc1": 4, "arc_challenge": 4}
+    for variant in forgetting["variants"]:
+        assert variant["general_change"]["n"] == 12 and variant["domain_gain"]["n"] > 0
+        for probe in forgetting["probes"]:
+            base, mine = forgetting["base"][probe]["accuracy"]["mean"], variant["probes"][probe]["accuracy"]["mean"]
+            assert variant["probes"][probe]["change"]["mean"] == pytest.approx(mine - base)
+    answers = folder / "experiments" / "forgetting" / "predictions"
+    assert len((answers / "mmlu" / "base.jsonl").read_text().splitlines()) == 4
+    assert (answers / "domain" / "ft_full.jsonl").exists()  # the full fine-tune answered the task's test items too
+    report = (folder / "report.md").read_text()
+    assert "## Forgetting" in report and "plots/forgetting.png" in report and (folder / "plots" / "forgetting.png").exists()
+    assert "forgetting" in (folder / "scores.csv").read_text()
+    before = (answers / "arc_challenge" / "ft.jsonl").read_text()
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        assert main(["forgetting", "synth_qa", "--items", "4"]) == 0  # a second time: every answer is reused
+    assert sum("answers cached" in r.message for r in caplog.records) == 4 * 3
+    assert (answers / "arc_challenge" / "ft.jsonl").read_text() == before
