@@ -53,6 +53,12 @@ def cmd_forgetting(args) -> None:
     print(f"\nreport: {report}")
 
 
+def cmd_update(args) -> None:
+    from bench.experiments.update import run_update  # torch, as for run
+
+    print(f"\nreport: {run_update(args.run, args.unchanged)}")
+
+
 def cmd_validate(args) -> None:
     """Everything `ftrag run` with the same arguments would reject, without loading any model."""
     task, _ = validate_task(args.task, settings(args))
@@ -133,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     forgetting.add_argument("--items", type=int, default=100, help="questions per probe, a seeded sample (MMLU: the same number from each subject)")
     forgetting.add_argument("--methods", default="lora,full", help="lora,full (default) also trains ft with the method the run did not use")
     forgetting.set_defaults(func=cmd_forgetting)
+    update = sub.add_parser("update", help="apply the task's revision (changed facts) to every arm and measure who stays current, on a finished run")
+    update.add_argument("run", help="a run folder, or a task name for its latest run")
+    update.add_argument("--unchanged", type=int, default=40, help="unchanged test items answered too, a seeded sample (collateral damage)")
+    update.set_defaults(func=cmd_update)
     sub.add_parser("list", help="list the tasks with kind and sizes").set_defaults(func=cmd_list)
     score = sub.add_parser("score", help="recompute every score and the report from a run's stored predictions (no model)")
     score.add_argument("run", help="a run folder, or a task name for its latest run")

@@ -8,7 +8,7 @@ import pytest
 from bench.cli import main
 from bench.data.probes import load_probes
 from bench.data.readers import data_dir
-from tests.test_cli_e2e import FAST, run_dir
+from tests.test_cli_e2e import FAST, lines, run_dir
 
 
 def write_probe_data(root: Path) -> None:
@@ -88,3 +88,62 @@ def test_forgetting_measures_every_adapter_and_the_other_method_on_the_same_item
         assert main(["forgetting", "synth_qa", "--items", "4"]) == 0  # a second time: every answer is reused
     assert sum("answers cached" in r.message for r in caplog.records) == 4 * 3
     assert (answers / "arc_challenge" / "ft.jsonl").read_text() == before
+
+
+def test_the_revision_names_exactly_the_test_items_whose_fact_changed():
+    from bench.data.revision import load_revision
+    from bench.data.tasks import load_task, tasks_dir
+
+    task, revision = load_task("synth_qa"), load_revision(load_task("synth_qa"))
+    changed_facts = {json.loads(line)["fact_id"] for line in (tasks_dir() / "synth_qa" / "update.jsonl").read_text().splitlines()}
+    truth = {row["id"] for line in (tasks_dir() / "synth_qa" / "test.jsonl").read_text().splitlines()
+             if (row := json.loads(line))["fact_id"] in changed_facts}
+    assert {it.id for it in task.test if it.answerable and revision.touches(it)} == truth and len(truth) == 25
+    assert len(revision.changed) == 25 and all(revision.stale[it.id] for it in revision.changed)
+    assert sum(a != b for a, b in zip(task.train, revision.train)) == 11  # the pairs about changed facts, with new answers
+    assert sum(a != b for a, b in zip(task.corpus, revision.corpus)) == 21
+
+
+def test_a_task_without_a_usable_revision_gets_one_message(tmp_path):
+    from bench.data.revision import load_revision
+    from bench.data.tasks import load_task, tasks_dir
+    from bench.records.errors import UserError
+
+    task = load_task("synth_cls")
+    with pytest.raises(UserError, match="declares no revision"):
+        load_revision(task)
+    qa = load_task("synth_qa")
+    broken = qa.spec.model_copy(deep=True)
+    broken.probes["update"].fields.stale = "no_such_column"
+    with pytest.raises(UserError, match=r"stale \('no_such_column'\)"):
+        load_revision(type(qa)(broken, tasks_dir() / "synth_qa", qa.corpus, qa.train, qa.test))
+
+
+def test_update_brings_each_arm_up_to_date_and_scores_fresh_and_stale_answers(tiny_model_dir, tmp_path):
+    from bench.data.tasks import tasks_dir
+
+    assert main(["run", "synth_qa", "--model", str(tiny_model_dir), *FAST, "finetune.paraphrases=0", "--arms", "base,rag,ft,ft_rag"]) == 0
+    folder = run_dir(tmp_path)
+    assert main(["update", "synth_qa", "--unchanged", "4"]) == 0
+    update = json.loads((folder / "scores.json").read_text())["update"]
+    names = [v["name"] for v in update["variants"]]
+    assert names == ["rag (stale index)", "rag (re-indexed)", "ft (stale)", "ft (continued)", "ft (retrained)",
+                     "ft_rag (stale)", "ft_rag (continued)", "ft_rag (retrained)"]
+    assert (update["changed_items"], update["unchanged_items"]) == (25, 4)
+    cost = {v["name"]: v["update_seconds"] for v in update["variants"]}
+    assert cost["rag (stale index)"] == cost["ft (stale)"] == 0
+    assert cost["rag (re-indexed)"] > 0 and cost["ft (continued)"] > 0 and cost["ft (retrained)"] > 0
+    assert cost["ft_rag (stale)"] == cost["rag (re-indexed)"]  # it retrieves from the re-indexed corpus
+    answers = folder / "experiments" / "update" / "predictions"
+    fresh, stale = answers / "changed" / "rag_re-indexed.jsonl", answers / "changed" / "rag_stale_index.jsonl"
+    assert len(lines(fresh)) == 25 and all(r["retrieved"] for r in lines(fresh))
+    # the scores come from the stored answers alone: give the re-indexed RAG every new value, the stale one every old value
+    items = {row["id"]: row for row in map(json.loads, (tasks_dir() / "synth_qa" / "update.jsonl").read_text().splitlines())}
+    for path, key in ((fresh, "answers"), (stale, "old_answers")):
+        path.write_text("".join(json.dumps({**r, "output": f"It is {items[r['id']][key][0]}."}) + "\n" for r in lines(path)))
+    assert main(["score", str(folder)]) == 0
+    scored = {v["name"]: v for v in json.loads((folder / "scores.json").read_text())["update"]["variants"]}
+    assert scored["rag (re-indexed)"]["current"]["mean"] == 1.0 and scored["rag (re-indexed)"]["stale"]["mean"] == 0.0
+    assert scored["rag (stale index)"]["current"]["mean"] == 0.0 and scored["rag (stale index)"]["stale"]["mean"] == 1.0
+    report = (folder / "report.md").read_text()
+    assert "## Knowledge update" in report and (folder / "plots" / "update.png").exists()

@@ -16,6 +16,7 @@ class FieldMap(Strict):
     # the true values an answer may state about what the item asks (a list column), e.g. every known fact of the
     # product asked about: a stated value is "supported" when it is one of them (else the gold documents decide)
     evidence: str | None = None
+    stale: str | None = None  # update probe: the answers that were right before the revision (a list column)
     text: str = "text"
     title: str | None = None
 
@@ -28,7 +29,8 @@ class DataPart(Strict):
     loader: str | None = None  # a converter in bench/loaders.py for a dataset's own layout (built-in tasks)
     options: dict[str, Any] = {}  # arguments for the loader, e.g. {part: test}
     fields: FieldMap = FieldMap()
-    corpus: str | None = None  # update probe only: the revised corpus file
+    corpus: str | None = None  # update probe only: the revised corpus file (data.corpus's fields)
+    train: str | None = None  # update probe only: the revised training pairs (data.train's fields), if the team has them
 
 
 class DataSpec(Strict):

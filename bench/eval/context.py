@@ -14,7 +14,7 @@ from bench.records.errors import UserError
 from bench.records.io import read_json
 from bench.records.items import Doc, Example
 from bench.records.layout import RunFolder
-from bench.records.manifest import RunManifest
+from bench.records.manifest import ExperimentManifest, RunManifest
 from bench.records.predictions import judge_key, read_predictions
 from bench.records.scores import Interval
 
@@ -39,6 +39,12 @@ def read_manifest(folder: RunFolder) -> RunManifest:
         raise UserError(f"{folder.path}: no run.json, so this is not a run folder that ftrag can score. "
                         "Give the folder of a run (results/<task>/<run id>) or a task name.")
     return RunManifest.model_validate(read_json(folder.manifest))
+
+
+def experiment_manifest(folder: RunFolder, name: str) -> ExperimentManifest | None:
+    """What an experiment on this run built (`experiments/<name>/run.json`), or None when it has not run."""
+    path = folder.experiment(name) / "run.json"
+    return ExperimentManifest.model_validate(read_json(path)) if path.exists() else None
 
 
 def load_context(folder: RunFolder) -> Context:

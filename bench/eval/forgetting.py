@@ -7,22 +7,16 @@ import numpy as np
 
 from bench.data.probes import PROBES, ChoiceItem, load_probes
 from bench.eval.comparisons import item_values
-from bench.eval.context import Context, ci, scored_file, values_of
+from bench.eval.context import Context, ci, experiment_manifest, scored_file, values_of
 from bench.eval.metrics import Scored, family_metrics
 from bench.eval.stats import paired_test, wilson_interval
 from bench.records.errors import UserError
-from bench.records.io import read_json
 from bench.records.layout import RunFolder
-from bench.records.manifest import ExperimentManifest, Variant
+from bench.records.manifest import Variant
 from bench.records.predictions import read_predictions
 from bench.records.scores import Forgetting, ForgettingVariant, Interval, ProbeInfo, ProbeResult
 
 NAME = "forgetting"
-
-
-def experiment_manifest(folder: RunFolder, name: str) -> ExperimentManifest | None:
-    path = folder.experiment(name) / "run.json"
-    return ExperimentManifest.model_validate(read_json(path)) if path.exists() else None
 
 
 def right_answers(folder: RunFolder, variant: str, probe: str, items: list[ChoiceItem]) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 from bench.data.tasks import Task
 from bench.eval.context import Context, ci, load_context, scored_items, values_of
 from bench.eval.forgetting import forgetting_scores
+from bench.eval.update import update_scores
 from bench.eval.cost import COST_DEFINITIONS, break_even, cost_block
 from bench.eval.metrics import METRICS, Family, Metric, Scored, family_metrics
 from bench.eval.comparisons import comparisons, with_holm
@@ -148,7 +149,7 @@ def score_run(folder: RunFolder) -> ScoresFile:
         generator_path=ctx.run.generator_path, prompt_format=ctx.run.prompt_format, arms=arms, break_even=break_even({n: a.cost for n, a in arms.items()}),
         majority=majority_baseline(ctx.items) if ctx.family == "choice" else None, seeds=seed_spread(ctx, runs_by_arm),
         definitions=definitions(), timings=ctx.run.timings, stage_memory_mb=ctx.run.stage_memory_mb, environment=ctx.run.environment,
-        forgetting=forgetting_scores(folder, ctx, runs_by_arm),
+        forgetting=forgetting_scores(folder, ctx, runs_by_arm), update=update_scores(folder, ctx),
     )
     rows = [row for metric in family_metrics(ctx.family) for row in comparisons(runs_by_arm, metric, cfg)]
     scores = scores.model_copy(update={"comparisons": with_holm(scores, rows)})

@@ -76,6 +76,7 @@ class Retriever:
         self.bm25 = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
         self.chunks = [Chunk(**json.loads(line)) for line in (folder / "chunks.jsonl").read_text().splitlines()]
         self.embedder, self.method = embedder, method
+        self.key = folder.name  # the index's cache key: a hash of the documents, embedder and chunking it was built from
 
     def dense(self, queries: list[str], k: int) -> list[list[int]]:
         _, ids = self.index.search(embed(self.embedder, queries), min(k, len(self.chunks)))

@@ -167,7 +167,13 @@ def predictions_key(ctx: RunContext, arm: Arm, items: list[Example], seed: int) 
     return stage_key("predictions", asdict(arm), ctx.generator_path, str(ctx.adapter_path(arm.weights, seed) or ""),
                      src.instruction, [asdict(it) for it in items], ctx.choices, ctx.answering.max_new_tokens,
                      cfg.retrieval.model_dump() if arm.retrieves else None, cfg.knn_k,
-                     [ex.id for ex in src.shots] if arm.context == "fewshot" else None, cfg.model.embedder)
+                     [ex.id for ex in src.shots] if arm.context == "fewshot" else None, cfg.model.embedder,
+                     *([index_keys(src)] if arm.retrieves else []))
+
+
+def index_keys(src: Sources) -> list[str | None]:
+    """What a retrieval arm searched: a changed corpus (or training set, for kNN examples) is a new index, so new answers."""
+    return [src.retriever.key if src.retriever else None, src.example_index.retriever.key if src.example_index else None]
 
 
 def answer(ctx: RunContext, arm: Arm, items: list[Example], seed: int, path: Path | None = None) -> None:

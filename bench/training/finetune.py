@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from peft import LoraConfig, get_peft_model
+from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import get_linear_schedule_with_warmup
 
 from bench.models.device import peak_memory_mb
@@ -89,8 +89,14 @@ def split_by_tokens(batch: list[tuple[list[int], int]], budget: int) -> list[lis
     return parts + [part]
 
 
-def prepare_model(model_path: str, cfg: FinetuneConfig, device: str):
+def prepare_model(model_path: str, cfg: FinetuneConfig, device: str, init: Path | None = None):
+    """The model to train: fresh LoRA weights over the base model, or the base model itself (full fine-tuning); with
+    `init`, an adapter or fully fine-tuned model trained before, to train further (the knowledge-update experiment)."""
+    if init is not None and cfg.method == "full":
+        return load_model(init, torch.float32).to(device).train()
     model = load_model(model_path, torch.float32)
+    if init is not None:
+        return PeftModel.from_pretrained(model, init, is_trainable=True).to(device).train()
     if cfg.method == "lora":
         lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                           target_modules="all-linear", task_type="CAUSAL_LM")
@@ -193,9 +199,10 @@ def stopped(trainer: Trainer) -> bool:
     return cfg.early_stopping and bool(progress.validation_losses) and progress.epoch - progress.best_epoch >= cfg.patience
 
 
-def start(model_path: str, tokenizer, steps: int, cfg: FinetuneConfig, device: str, checkpoints: Path) -> Trainer:
+def start(model_path: str, tokenizer, steps: int, cfg: FinetuneConfig, device: str, checkpoints: Path,
+          init: Path | None = None) -> Trainer:
     """A new trainer, or the one a killed training left in its last checkpoint."""
-    model = prepare_model(model_path, cfg, device)
+    model = prepare_model(model_path, cfg, device, init)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr(), weight_decay=0.0)
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
@@ -212,14 +219,14 @@ def start(model_path: str, tokenizer, steps: int, cfg: FinetuneConfig, device: s
 
 
 def train(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str, out: Path,
-          checkpoints: Path) -> TrainStats:
+          checkpoints: Path, init: Path | None = None) -> TrainStats:
     """1. encode  2. train epoch by epoch (resuming from the last checkpoint), measuring the held-out loss after each;
     stop when it has not improved for `patience` epochs and keep the best epoch's weights  3. save the adapter."""
     torch.manual_seed(seed)
     epochs = [[encode_pair(tokenizer, p, cfg.max_length) for p in pairs] for pairs in plan.epochs]
     held_out = [encode_pair(tokenizer, p, cfg.max_length) for p in plan.validation]
     steps = sum(-(-len(e) // cfg.batch_size) for e in epochs)
-    trainer = start(model_path, tokenizer, steps, cfg, device, checkpoints)
+    trainer = start(model_path, tokenizer, steps, cfg, device, checkpoints, init)
     progress = trainer.progress
     with progress_bar(total=steps, initial=len(progress.losses), desc=f"fine-tune ({cfg.method})", unit="step") as bar:
         while progress.epoch < len(epochs) and not stopped(trainer):
@@ -253,15 +260,16 @@ def thin(values: list[float], points: int = 200) -> list[float]:
     return [sum(values[i : i + size]) / len(values[i : i + size]) for i in range(0, len(values), size)]
 
 
-def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str) -> tuple[Path, TrainStats]:
-    """Reuse an adapter trained on the same model, data, settings and seed; keep its measured cost."""
+def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str,
+                 init: Path | None = None) -> tuple[Path, TrainStats]:
+    """Reuse an adapter trained on the same model, data, settings and seed (and starting point); keep its measured cost."""
     key = stage_key("adapter", model_path, [[asdict(p) for p in e] for e in plan.epochs], [asdict(p) for p in plan.validation],
-                    cfg.model_dump(exclude=NOT_TRAINING), seed)
+                    cfg.model_dump(exclude=NOT_TRAINING), seed, *([str(init)] if init else []))
 
     checkpoints = cache_root() / "adapter" / f".partial-{key}"
 
     def build(tmp: Path) -> None:
-        stats = train(model_path, tokenizer, plan, cfg, seed, device, tmp, checkpoints)
+        stats = train(model_path, tokenizer, plan, cfg, seed, device, tmp, checkpoints, init)
         atomic_write_json(tmp / "train_stats.json", stats.model_dump())
 
     folder, cached = cached_dir("adapter", key, build)

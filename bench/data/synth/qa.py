@@ -37,6 +37,7 @@ def write_qa_task(out_dir: Path, seed: int = 0) -> None:
     _write_shared_files(out_dir, kb, corpus, seed)
     _write_jsonl(out_dir / "corpus_v2.jsonl", [_corpus_row(document) for document in corpus_v2])
     _write_jsonl(out_dir / "train.jsonl", train)
+    _write_jsonl(out_dir / "train_v2.jsonl", _revised_train_rows(train, kb_v2, changed))
     _write_jsonl(out_dir / "test.jsonl", test)
     _write_jsonl(out_dir / "unanswerable.jsonl", _unanswerable_rows(kb, unanswerable_probe))
     _write_jsonl(out_dir / "update.jsonl", update)
@@ -118,6 +119,12 @@ def _update_rows(kb: KnowledgeBase, kb_v2: KnowledgeBase, changed: list[str], do
     ]
 
 
+def _revised_train_rows(train: list[dict], kb_v2: KnowledgeBase, changed: list[str]) -> list[dict]:
+    """The training pairs as a team would fix them for the revision: a changed fact's pair gets its new answer."""
+    new = {fact.fact_id: fact.value for fact in kb_v2.facts}
+    return [{**row, "answer": new[row["fact_id"]]} if row["fact_id"] in changed else row for row in train]
+
+
 def _unanswerable_rows(kb: KnowledgeBase, items: list[Unanswerable]) -> list[dict]:
     # Evidence: the known facts of the product named, the company's policies for an unstated policy, and none for a
     # product that does not exist, so a number a decline makes up can still be told apart from a true one.
@@ -173,7 +180,8 @@ data:
   test: {{path: test.jsonl, fields: {{id: id, input: question, target: answers, stratum: stratum, gold_docs: doc_ids, evidence: evidence}}}}
 probes:
   unanswerable: {{path: unanswerable.jsonl, fields: {{id: id, input: question, target: answers, stratum: stratum, evidence: evidence}}}}
-  update: {{path: update.jsonl, corpus: corpus_v2.jsonl, fields: {{id: id, input: question, target: answers, stratum: stratum, gold_docs: doc_ids, evidence: evidence}}}}
+  # the revision (ftrag update): 25 changed facts, the revised corpus, and the training pairs with their new answers
+  update: {{path: update.jsonl, corpus: corpus_v2.jsonl, train: train_v2.jsonl, fields: {{id: id, input: question, target: answers, stale: old_answers, stratum: stratum, gold_docs: doc_ids, evidence: evidence}}}}
 overrides:
   # product pages are one 80-word chunk each: top-2 chunks hold the answer for 99% of test questions
   # (measured with all-MiniLM-L6-v2), and a third chunk would only lengthen every RAG prompt
