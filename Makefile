@@ -8,7 +8,7 @@ TASK ?= synth_qa
 LIMIT ?=
 ARGS ?=
 
-.PHONY: setup setup-browser test bench score report forgetting update
+.PHONY: setup setup-browser test bench score report forgetting update curve
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,6 @@ forgetting:
 
 update:
 	$(BIN)/ftrag update $(if $(RUN),$(RUN),$(TASK)) $(ARGS)
+
+curve:
+	$(BIN)/ftrag curve $(if $(RUN),$(RUN),$(TASK)) $(ARGS)

@@ -3,6 +3,7 @@
 The package is layered; imports flow one way, downwards (tests/test_layout.py checks it):
 
     cli                      the command line                                   (top)
+    experiments              experiments on a finished run: knowledge update, forgetting
     run                      orchestration: one run, stage after stage
     report                   verdict, tables, plots, Markdown/HTML/CSV           (no torch)
     eval                     metrics, statistics, cost, the score stage          (no torch)

@@ -10,6 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from bench.data.revision import load_revision
 from bench.data.synth import write_all_tasks
 from bench.data.tasks import available_tasks, load_task, tasks_dir, validate_task
 from bench.eval.scoring import score_run
@@ -59,9 +60,21 @@ def cmd_update(args) -> None:
     print(f"\nreport: {run_update(args.run, args.unchanged)}")
 
 
+def cmd_curve(args) -> None:
+    from bench.experiments.curve import run_curve  # torch, as for run
+
+    try:
+        fractions = [float(f) for f in args.fractions.split(",") if f.strip()]
+    except ValueError:
+        raise UserError(f"curve --fractions: '{args.fractions}' is not a list of numbers, e.g. 0.1,0.25,0.5.") from None
+    print(f"\nreport: {run_curve(args.run, fractions)}")
+
+
 def cmd_validate(args) -> None:
     """Everything `ftrag run` with the same arguments would reject, without loading any model."""
     task, _ = validate_task(args.task, settings(args))
+    if "update" in task.spec.probes:  # the revision `ftrag update` reads: checked here too, though a run does not need it
+        load_revision(task)
     print(f"{task.name}: OK ({task.spec.kind}; {len(task.corpus)} corpus documents, {len(task.train)} train, {len(task.test)} test items)")
 
 
@@ -143,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("run", help="a run folder, or a task name for its latest run")
     update.add_argument("--unchanged", type=int, default=40, help="unchanged test items answered too, a seeded sample (collateral damage)")
     update.set_defaults(func=cmd_update)
+    curve = sub.add_parser("curve", help="fine-tune on fractions of the training set: how many examples fine-tuning needs to match RAG")
+    curve.add_argument("run", help="a run folder, or a task name for its latest run")
+    curve.add_argument("--fractions", default="0.1,0.25,0.5", help="fractions of the training examples (the run itself is 1.0)")
+    curve.set_defaults(func=cmd_curve)
     sub.add_parser("list", help="list the tasks with kind and sizes").set_defaults(func=cmd_list)
     score = sub.add_parser("score", help="recompute every score and the report from a run's stored predictions (no model)")
     score.add_argument("run", help="a run folder, or a task name for its latest run")

@@ -147,3 +147,26 @@ def test_update_brings_each_arm_up_to_date_and_scores_fresh_and_stale_answers(ti
     assert scored["rag (stale index)"]["current"]["mean"] == 0.0 and scored["rag (stale index)"]["stale"]["mean"] == 1.0
     report = (folder / "report.md").read_text()
     assert "## Knowledge update" in report and (folder / "plots" / "update.png").exists()
+
+
+def test_learning_curve_trains_on_balanced_parts_and_compares_each_with_rag(tiny_model_dir, tmp_path):
+    assert main(["run", "synth_qa", "--model", str(tiny_model_dir), *FAST, "finetune.paraphrases=0", "--arms", "base,rag,ft,ft_rag"]) == 0
+    folder = run_dir(tmp_path)
+    assert main(["curve", "synth_qa", "--fractions", "0.1,0.5"]) == 0
+    scores = json.loads((folder / "scores.json").read_text())
+    curve = scores["curve"]
+    whole = curve["training_examples"]
+    assert whole == 139 - 13  # the run's training split: a tenth held out for early stopping
+    assert [(p["arm"], p["examples"]) for p in curve["points"]] == [
+        ("ft", 13), ("ft", 63), ("ft", whole), ("ft_rag", 13), ("ft_rag", 63), ("ft_rag", whole)]
+    manifest = json.loads((folder / "experiments" / "curve" / "run.json").read_text())
+    raft = {v["train_examples"]: v["train"]["sequences"] for v in manifest["variants"] if v["arm"] == "ft_rag"}
+    assert raft[13] == 13 and raft[63] == 63  # one RAFT epoch over exactly the examples drawn
+    at_whole = next(p for p in curve["points"] if p["arm"] == "ft" and p["examples"] == whole)
+    assert at_whole["score"] == scores["arms"]["ft"]["accuracy"]["correct"]  # the run itself is the last point
+    assert curve["rag"] == scores["arms"]["rag"]["accuracy"]["correct"]
+    for arm, examples in curve["matches_rag"].items():
+        first = [p for p in curve["points"] if p["arm"] == arm and p["vs_rag"]["high"] >= 0]
+        assert examples == (first[0]["examples"] if first else None)
+    assert "## Learning curve" in (folder / "report.md").read_text() and (folder / "plots" / "learning_curve.png").exists()
+    assert main(["curve", "synth_qa", "--fractions", "2"]) == 2

@@ -80,6 +80,8 @@ def forgetting_scores(folder: RunFolder, ctx: Context, runs_by_arm: dict[str, li
             domain=ci(values_of(headline, answers), ctx.cfg) if answers else None,
             domain_gain=domain_gain(ctx, answers, runs_by_arm["base"][0]) if answers and "base" in runs_by_arm else None,
             probes=probes, general_change=general, general_p=general_p))
+    by_method = {v.method: np.concatenate(list(right[v.name].values())) for v in variants if v.arm == "ft"}
+    lora_vs_full, method_p = change(by_method["lora"], by_method["full"]) if {"lora", "full"} <= by_method.keys() else (None, None)
     return Forgetting(probes={p: probe_info(p, items) for p, items in sample.items()},
                       base={p: ProbeResult(accuracy=wilson_interval(list(v))) for p, v in base.items()},
-                      variants=variants, seconds=manifest.seconds)
+                      variants=variants, seconds=manifest.seconds, lora_vs_full=lora_vs_full, lora_vs_full_p=method_p)

@@ -12,6 +12,8 @@ import numpy as np
 
 from bench.data.tasks import Task
 from bench.eval.context import Context, ci, load_context, scored_items, values_of
+from bench.eval.claims import claims
+from bench.eval.curve import curve_scores
 from bench.eval.forgetting import forgetting_scores
 from bench.eval.update import update_scores
 from bench.eval.cost import COST_DEFINITIONS, break_even, cost_block
@@ -150,8 +152,10 @@ def score_run(folder: RunFolder) -> ScoresFile:
         majority=majority_baseline(ctx.items) if ctx.family == "choice" else None, seeds=seed_spread(ctx, runs_by_arm),
         definitions=definitions(), timings=ctx.run.timings, stage_memory_mb=ctx.run.stage_memory_mb, environment=ctx.run.environment,
         forgetting=forgetting_scores(folder, ctx, runs_by_arm), update=update_scores(folder, ctx),
+        curve=curve_scores(folder, ctx, runs_by_arm),
     )
     rows = [row for metric in family_metrics(ctx.family) for row in comparisons(runs_by_arm, metric, cfg)]
     scores = scores.model_copy(update={"comparisons": with_holm(scores, rows)})
+    scores = scores.model_copy(update={"claims": claims(scores, runs_by_arm)})
     atomic_write_text(folder.scores, scores.model_dump_json(indent=2) + "\n")
     return scores

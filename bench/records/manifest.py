@@ -100,10 +100,11 @@ class Variant(Record):
     train: TrainStats | None = None  # what producing those weights cost in this experiment (none: reused as they were)
     index_seconds: float = 0.0  # re-indexing a corpus for this variant
     device: str = "cpu"
+    train_examples: int | None = None  # learning curve: the labeled examples its adapter trained on
 
 
 class ExperimentManifest(Record):
-    experiment: Literal["forgetting", "update"]
+    experiment: Literal["forgetting", "update", "curve"]
     settings: dict
     variants: list[Variant]
     seconds: float = 0.0  # wall time of the invocation that finished the experiment

@@ -155,6 +155,9 @@ class Forgetting(Record):
     base: dict[str, ProbeResult]
     variants: list[ForgettingVariant]
     seconds: float
+    # ft by LoRA minus ft by full fine-tuning, paired on every probe item (when both were measured)
+    lora_vs_full: Interval | None = None
+    lora_vs_full_p: float | None = None
 
 
 # knowledge update
@@ -174,6 +177,26 @@ class Update(Record):
     changed_items: int
     unchanged_items: int
     variants: list[UpdateVariant]
+    seconds: float
+
+
+# learning curve
+
+class CurvePoint(Record):
+    arm: str
+    examples: int  # labeled training examples its adapter trained on
+    score: Interval  # the headline on the run's test items
+    vs_rag: Interval | None  # minus RAG's headline, paired on the same items
+    p: float | None
+    train_seconds: float
+
+
+class Curve(Record):
+    metric: str
+    training_examples: int  # the run's whole training split
+    points: list[CurvePoint]
+    rag: Interval | None
+    matches_rag: dict[str, int | None]  # per arm: the fewest examples at which it is not significantly below RAG
     seconds: float
 
 
@@ -207,6 +230,7 @@ class ScoresFile(Record):
     environment: Environment
     forgetting: Forgetting | None = None  # `ftrag forgetting`
     update: Update | None = None  # `ftrag update`
+    curve: Curve | None = None  # `ftrag curve`
     claims: list[Claim] = []  # published claims this run's figures bear on
 
     @property

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.report.examples import example_blocks
-from bench.report.experiments import forgetting_blocks, update_blocks
+from bench.report.experiments import claim_blocks, curve_blocks, forgetting_blocks, update_blocks
 from bench.report.formats import Data, code, literal
 from bench.report.figures import accuracy_cost_plot, cumulative_cost_plot, hallucination_plot, loss_plot, stratum_plot
 from bench.report.reproduce import reproducibility_blocks
@@ -129,7 +129,7 @@ def experiment_blocks(runs: list[Run], folder: Path) -> list[tuple]:
     blocks = []
     for n, run in enumerate(runs):
         prefix = f"run{n}-" if len(runs) > 1 else ""
-        found = update_blocks(run, folder, prefix) + forgetting_blocks(run, folder, prefix)
+        found = update_blocks(run, folder, prefix) + forgetting_blocks(run, folder, prefix) + curve_blocks(run, folder, prefix)
         blocks += ([("p", f"**{literal(run.name)}**")] if found and len(runs) > 1 else []) + found
     return blocks
 
@@ -145,4 +145,4 @@ def document(runs: list[Run], folder: Path) -> list[tuple]:
         reproduce += ([("h", 3, code(run.name))] if len(runs) > 1 else []) + reproducibility_blocks(run)
     return (title_blocks(runs) + verdict_blocks(runs, defs) + accuracy_blocks(runs, rows, defs, folder)
             + fit_blocks(rows, defs, folder) + comparison_blocks(runs, defs) + hallucination_blocks(rows, defs, folder) + cost_blocks(runs, rows, folder)
-            + experiment_blocks(runs, folder) + examples + reproduce + [("h", 2, "Appendix: definitions"), definitions_table(runs, rows, defs)])
+            + experiment_blocks(runs, folder) + claim_blocks(runs) + examples + reproduce + [("h", 2, "Appendix: definitions"), definitions_table(runs, rows, defs)])

@@ -45,3 +45,21 @@ def freshness_vs_cost(labels: list[str], usd: list[float], current: list[CI], pa
            "Staying current: freshness against update cost")
     place_legend(axes, len(labels), beside=True)
     return save(figure, path)
+
+
+def learning_curve(series: dict[str, list[tuple[int, CI]]], rag: CI | None, metric: str, path: Path) -> Path:
+    """Each fine-tuned arm's headline against its training examples (line, 95% band); RAG flat, needing none."""
+    figure = new_figure(6.5, 4.5)
+    axes = figure.add_subplot()
+    for j, (arm, points) in enumerate(series.items()):
+        xs, cis = [n for n, _ in points], [c for _, c in points]
+        color = COLORS[j % len(COLORS)]
+        axes.plot(xs, [100 * c.mean for c in cis], marker=look(j, list(MARKERS)), color=color, label=arm)
+        axes.fill_between(xs, [100 * c.low for c in cis], [100 * c.high for c in cis], color=color, alpha=0.15)
+    if has_value(rag):
+        axes.axhline(100 * rag.mean, color="black", linestyle="--", label="rag (no training examples)")
+        axes.axhspan(100 * rag.low, 100 * rag.high, color="black", alpha=0.08)
+    axes.set_xscale("log")
+    titled(axes, "labeled training examples", f"{metric} (%)", "Learning curve: fine-tuning against retrieval")
+    place_legend(axes, len(series) + 1)
+    return save(figure, path)

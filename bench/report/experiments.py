@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.records.scores import Forgetting, Interval, Update
-from bench.report.experiment_plots import freshness_vs_cost, gain_vs_loss
+from bench.records.scores import Curve, Forgetting, Interval, Update
+from bench.report.experiment_plots import freshness_vs_cost, gain_vs_loss, learning_curve
 from bench.report.figures import image
-from bench.report.formats import Data, code, has_value, pct, points, pvalue, usd
+from bench.report.formats import Data, code, has_value, pct, pct_brief, points, pvalue, usd
 from bench.report.runs import Run
 
 
@@ -67,13 +67,26 @@ def forgetting_blocks(run: Run, folder: Path, prefix: str = "") -> list[tuple]:
 
 
 def update_sentences(u: Update) -> list[str]:
+    """Who stays current: the freshest variant, the cheapest one as fresh within the intervals, and what staleness costs."""
     best = max(u.variants, key=lambda v: (v.current.mean, -v.update_usd))
-    lines = [f"Most current: {code(best.name)} answers {100 * best.current.mean:.1f}% of the {u.changed_items} changed facts "
-             f"with their new value, at an update cost of {best.update_seconds:,.0f} s ({usd(best.update_usd)} USD)."]
-    for v in u.variants:
-        if v.how == "stale":
-            lines.append(f"{code(v.name)}, left as it was: {100 * v.stale.mean:.1f}% of the changed facts answered with the old value.")
+    lines = [f"Most current after the revision: {code(best.name)}, answering {pct_brief(best.current)} of the {u.changed_items} "
+             f"changed facts with their new value, for an update cost of {best.update_seconds:,.0f} s ({usd(best.update_usd)} USD)."]
+    as_fresh = [v for v in u.variants if v.current.high >= best.current.low]  # intervals overlap the best's
+    cheapest = min(as_fresh, key=lambda v: v.update_usd)
+    if cheapest is not best:
+        lines.append(f"As current within the intervals and cheaper: {code(cheapest.name)} ({pct_brief(cheapest.current)}, "
+                     f"{cheapest.update_seconds:,.0f} s, {usd(cheapest.update_usd)} USD).")
+    stale = [f"{code(v.name)} {pct_brief(v.stale)}" for v in u.variants if v.how.startswith("stale")]
+    if stale:
+        lines.append("Left as they were, arms keep giving the old value: " + "; ".join(stale) + " of the changed facts.")
     return lines
+
+
+def forgetting_summary(f: Forgetting) -> str:
+    """One line for the verdict: each adapter's change in general knowledge."""
+    parts = [f"{code(v.name)} ({v.method}) {pts(v.general_change)} points, {reading(v.general_change, v.general_p)}" for v in f.variants]
+    items = sum(info.items for info in f.probes.values())
+    return f"Forgetting, general-knowledge accuracy against the base model on {items} probe items: " + "; ".join(parts) + "."
 
 
 def update_blocks(run: Run, folder: Path, prefix: str = "") -> list[tuple]:
@@ -91,3 +104,46 @@ def update_blocks(run: Run, folder: Path, prefix: str = "") -> list[tuple]:
             ("list", update_sentences(u)),
             ("table", ["variant", "how", "current value %", "stale value %", "unchanged facts %", "update s", "update USD"], body),
             image(plot, folder, "Share of changed facts answered with the new value against the cost of the update.")]
+
+
+def claim_blocks(runs: list[Run]) -> list[tuple]:
+    """The published claims each run's figures bear on, with the finding its paired tests support."""
+    several = len(runs) > 1
+    rows = [[Data(run.name)] * several + [Data(c.source), Data(c.claim), c.finding, Data(c.figures)]
+            for run in runs for c in run.scores.claims]
+    if not rows:
+        return []
+    head = ["run"] * several + ["source", "claim", "finding", "figures"]
+    return [("h", 2, "Published claims, checked against this run"),
+            ("p", "Each finding comes from this run's own paired tests at 5% (each claim on its own): \"agrees\" or "
+                  "\"disagrees\" when the difference is significant, \"not measured\" when the run lacks what the claim needs."),
+            ("table", head, rows)]
+
+
+def curve_sentences(c: Curve, metric: str) -> list[str]:
+    lines = []
+    for arm, examples in c.matches_rag.items():
+        if examples is None:
+            lines.append(f"{code(arm)} stays significantly below RAG at every size measured, up to {c.training_examples} examples.")
+        else:
+            lines.append(f"{code(arm)} matches RAG on {metric} (not significantly below it) from {examples} of the "
+                         f"{c.training_examples} training examples on.")
+    return lines
+
+
+def curve_blocks(run: Run, folder: Path, prefix: str = "") -> list[tuple]:
+    c = run.scores.curve
+    if c is None:
+        return []
+    metric = run.scores.definitions[c.metric].label if c.metric in run.scores.definitions else c.metric
+    series: dict[str, list] = {}
+    for pt in c.points:
+        series.setdefault(pt.arm, []).append((pt.examples, pt.score))
+    plot = learning_curve(series, c.rag, metric, folder / "plots" / f"{prefix}learning_curve.png")
+    body = [[Data(pt.arm), str(pt.examples), pct(pt.score), pts(pt.vs_rag), pvalue(pt.p), f"{pt.train_seconds:,.0f}"] for pt in c.points]
+    return [("h", 2, "Learning curve: how many labeled examples fine-tuning needs"),
+            ("p", f"Each fine-tuned arm trained again on seeded, label-balanced parts of its {c.training_examples} training examples "
+                  f"(the corpus unchanged), answering the same test items; RAG, which needs none, scores {pct(c.rag)}."),
+            ("list", curve_sentences(c, metric)),
+            ("table", ["arm", "training examples", metric, "minus RAG (points)", "p", "training s"], body),
+            image(plot, folder, "Headline score against the number of training examples (95% bands); RAG as a flat line.")]

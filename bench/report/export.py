@@ -63,6 +63,11 @@ def experiment_records(run: Run) -> list[dict]:
                 add("update", v.name, metric, getattr(v, metric))
             records += [{"run": run.name, "arm": v.name, "section": "update", "metric": key, "stratum": "all", "mean": getattr(v, key)}
                         for key in ("update_seconds", "update_usd")]
+    if s.curve:
+        for pt in s.curve.points:
+            add("curve", pt.arm, f"{s.curve.metric}@{pt.examples}", pt.score)
+            add("curve", pt.arm, f"{s.curve.metric}@{pt.examples}", pt.vs_rag, "rag", pt.p)
+    records += [{"run": run.name, "section": "claim", "metric": c.source, "stratum": "all", "test": c.finding} for c in s.claims]
     return records
 
 

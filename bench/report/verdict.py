@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bench.eval.comparisons import fine_tune_vs_retrieval, ranked
 from bench.records.scores import Interval, ScoresFile
+from bench.report.experiments import curve_sentences, forgetting_summary, update_sentences
 from bench.report.formats import capitalized, code, has_value, literal, mid_sentence, pct_brief, pct_words, points, pvalue, title, usd
 from bench.report.runs import Run, label_of
 
@@ -195,7 +196,15 @@ def verdict(scores: ScoresFile, defs: dict) -> list[str]:
                 lines.append(diff_sentence(difference(scores, *pair, metric, stratum), label_of(defs, metric), f" among {literal(stratum)} items"))
         caveat = cheaper_but_worse_sentence(scores, pair, pair_diff, label_of(defs, metric))
     return lines + augmentation_sentence(scores, defs) + fit_sentence(scores, defs) + hallucination_sentence(scores, defs) \
-        + cost_sentences(scores, pair) + caveat
+        + cost_sentences(scores, pair) + caveat + experiment_sentences(scores)
+
+
+def experiment_sentences(scores: ScoresFile) -> list[str]:
+    """The experiments' findings, where they have run: who stays current at what cost, what fine-tuning forgot."""
+    lines = update_sentences(scores.update)[:2] if scores.update else []
+    lines += [forgetting_summary(scores.forgetting)] if scores.forgetting else []
+    curve = scores.curve
+    return lines + (["Learning curve: " + " ".join(curve_sentences(curve, scores.definitions[curve.metric].label))] if curve else [])
 
 
 def augmentation_sentence(scores: ScoresFile, defs: dict) -> list[str]:

@@ -141,9 +141,12 @@ def paraphrases(ctx: RunContext) -> list[Doc]:
     return paraphrases_for(ctx.task.paraphrases, tuning.paraphrases)
 
 
-def train_adapter(ctx: RunContext, weights: str, seed: int) -> Adapter:
+def train_adapter(ctx: RunContext, weights: str, seed: int, train: list[Example] | None = None) -> Adapter:
+    """The adapter of a fine-tuned arm, trained on the run's training split (or `train`, a part of it: the learning
+    curve), held-out examples the same either way."""
     cfg, task = ctx.cfg.finetune, ctx.task
-    train, validation = training_split(ctx)
+    split, validation = training_split(ctx)
+    train = split if train is None else train
     if weights == "ft_rag":
         plan = raft_plan(train, validation, ctx.sources, cfg.raft_gold_fraction, cfg.raft_epochs, seed)
     else:  # ft reads the corpus and its paraphrases; ft_plain the corpus alone

@@ -1,0 +1,59 @@
+"""Learning curve: how many labeled examples fine-tuning needs to match retrieval.
+
+Each fine-tuned arm (`ft`, `ft_rag`) is trained again on seeded, label-balanced parts of the run's training split
+(default 10%, 25% and 50%; at 100% the run's own adapter and answers are the point) with the run's settings and
+held-out examples, and answers the run's test items. `ft` reads the whole corpus at every size: the curve varies the
+labeled examples, not the documents. RAG needs no labeled examples, so its score is a flat line.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from bench.data.tasks import select_items
+from bench.experiments.common import finish, reopen
+from bench.records.arms import ARMS
+from bench.records.errors import UserError
+from bench.records.locks import exclusive
+from bench.records.manifest import ExperimentManifest, Variant
+from bench.run.pipeline import answer, stage, train_adapter, training_split
+from bench.training.pairs import training_sample
+
+log = logging.getLogger(__name__)
+NAME = "curve"
+CURVE_ARMS = ("ft", "ft_rag")  # ft_plain differs from ft only in paraphrases: the same curve, twice the time
+
+
+def variant_name(arm: str, examples: int) -> str:
+    return f"{arm} ({examples} examples)"
+
+
+def run_curve(target: str, fractions: list[float] = (0.1, 0.25, 0.5)) -> Path:
+    """Train and answer at each fraction of the training examples; score; report."""
+    began = time.perf_counter()
+    if any(not 0 < f <= 1 for f in fractions):
+        raise UserError("curve --fractions: each fraction must be above 0 and at most 1, e.g. 0.1,0.25,0.5.")
+    folder, ctx = reopen(target)
+    cfg, seed = ctx.cfg, ctx.cfg.seeds[0]
+    arms = [arm for arm in CURVE_ARMS if arm in cfg.arms]
+    if not arms:
+        raise UserError(f"{folder.path}: the run has no fine-tuned arm ({', '.join(CURVE_ARMS)}) to draw a learning curve for.")
+    train, _ = training_split(ctx)
+    items = select_items(ctx.task.test, cfg.limit)
+    sizes = sorted({max(1, round(f * len(train))) for f in fractions} - {len(train)})
+    variants = [Variant(name=variant_name(arm, len(train)), arm=arm, adapter=str(ctx.adapter_path(ARMS[arm].weights, seed)),
+                        device=ctx.device, train_examples=len(train), train=ctx.adapters[(ARMS[arm].weights, seed)].stats) for arm in arms]
+    with exclusive(folder.experiment(NAME) / ".lock", f"drawing the learning curve in {folder.path}"):
+        for size in sizes:
+            subset = training_sample(train, size, cfg.seed)  # seeded and balanced over targets, as finetune.max_examples
+            for arm in arms:
+                name = variant_name(arm, size)
+                stage(f"{NAME}:{name}")
+                adapter = train_adapter(ctx, ARMS[arm].weights, seed, subset)
+                answer(replace(ctx, adapters={(ARMS[arm].weights, seed): adapter}), ARMS[arm], items, seed, folder.experiment_predictions(NAME, name, "test"))
+                variants.append(Variant(name=name, arm=arm, adapter=adapter.path, train=adapter.stats, device=ctx.device,
+                                        train_examples=size))
+        settings = {"fractions": list(fractions), "training_examples": len(train), "sizes": sizes}
+        return finish(folder, NAME, ExperimentManifest(experiment=NAME, settings=settings, variants=variants), began)
