@@ -8,7 +8,7 @@ TASK ?= synth_qa
 LIMIT ?=
 ARGS ?=
 
-.PHONY: setup setup-browser test bench score report forgetting update curve
+.PHONY: setup setup-browser test bench score report forgetting update curve sweep
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,8 @@ update:
 
 curve:
 	$(BIN)/ftrag curve $(if $(RUN),$(RUN),$(TASK)) $(ARGS)
+
+# One task with several models, and one report across them against model size: make sweep MODELS=smollm2-135m,gemma3-270m
+MODELS ?= smollm2-135m,gemma3-270m
+sweep:
+	$(BIN)/ftrag sweep $(TASK) --models $(MODELS) $(if $(LIMIT),--limit $(LIMIT)) $(ARGS)

@@ -70,6 +70,16 @@ def cmd_curve(args) -> None:
     print(f"\nreport: {run_curve(args.run, fractions)}")
 
 
+def cmd_sweep(args) -> None:
+    from bench.experiments.sweep import run_sweep  # torch, as for run
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    overrides = settings(args)
+    for model in models:  # every model's settings checked before the first one runs
+        validate_task(args.task, [*overrides, f"model.generator={model}"])
+    print(f"\nreport: {run_sweep(args.task, models, overrides)}")
+
+
 def cmd_validate(args) -> None:
     """Everything `ftrag run` with the same arguments would reject, without loading any model."""
     task, _ = validate_task(args.task, settings(args))
@@ -160,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     curve.add_argument("run", help="a run folder, or a task name for its latest run")
     curve.add_argument("--fractions", default="0.1,0.25,0.5", help="fractions of the training examples (the run itself is 1.0)")
     curve.set_defaults(func=cmd_curve)
+    sweep = sub.add_parser("sweep", help="run a task with several models and report every arm against model size")
+    add_task_arguments(sweep)
+    sweep.add_argument("--models", required=True, help="comma-separated generators: presets, HF ids or local paths")
+    sweep.set_defaults(func=cmd_sweep)
     sub.add_parser("list", help="list the tasks with kind and sizes").set_defaults(func=cmd_list)
     score = sub.add_parser("score", help="recompute every score and the report from a run's stored predictions (no model)")
     score.add_argument("run", help="a run folder, or a task name for its latest run")
@@ -191,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # key=value overrides may come after options (`--limit 4 finetune.epochs=1`), which argparse alone rejects
     args, extra = parser.parse_known_args(argv)
-    takes_overrides = args.command in ("run", "validate")
+    takes_overrides = args.command in ("run", "validate", "sweep")
     unknown = [x for x in extra if "=" not in x or x.startswith("-") or not takes_overrides]
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")

@@ -1,6 +1,7 @@
 """The experiments on a finished run, through the real CLI with a tiny model: forgetting and knowledge update."""
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,29 @@ def test_learning_curve_trains_on_balanced_parts_and_compares_each_with_rag(tiny
         assert examples == (first[0]["examples"] if first else None)
     assert "## Learning curve" in (folder / "report.md").read_text() and (folder / "plots" / "learning_curve.png").exists()
     assert main(["curve", "synth_qa", "--fractions", "2"]) == 2
+
+
+def test_sweep_runs_the_task_per_model_and_reports_every_arm_against_model_size(tiny_model_dir, tmp_path, caplog):
+    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
+
+    wider = tmp_path / "tiny-wider"
+    config = AutoConfig.from_pretrained(tiny_model_dir)
+    config.hidden_size, config.intermediate_size = 64, 128
+    LlamaForCausalLM(config).save_pretrained(wider)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(wider)
+    models = f"{tiny_model_dir},{wider}"
+    args = ["sweep", "synth_qa", "--models", models, *FAST, "finetune.paraphrases=0", "--arms", "base,rag,ft"]
+    assert main(args) == 0
+    (sweep,) = (tmp_path / "results").glob("sweep-synth_qa-*")
+    report = (sweep / "report.md").read_text()
+    assert "## Model size" in report and (sweep / "plots" / "model_size-0.png").exists()
+    runs = sorted((tmp_path / "results" / "synth_qa").iterdir())
+    sizes = sorted(json.loads((r / "scores.json").read_text())["n_params"] for r in runs)
+    assert len(runs) == 2 and 0 < sizes[0] < sizes[1]
+    rows = [line for line in report.splitlines() if re.match(r"\| .+ \| [\d,]+M \| (base|rag|ft) \|", line)]
+    assert len(rows) == 2 * 3  # every arm of every model
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        assert main(args) == 0  # a second time: both runs are reused
+    assert sum("predictions cached" in r.message for r in caplog.records) == 2 * (3 + 1)
+    assert main(["sweep", "synth_qa", "--models", str(tiny_model_dir)]) == 2  # one model is no sweep

@@ -218,6 +218,7 @@ class ScoresFile(Record):
     config: dict[str, Any]  # the resolved settings (kept as stored, so older runs still load)
     config_hash: str
     generator_path: str
+    n_params: int = 0  # the generator's parameters (0 in files written before it was stored)
     prompt_format: str = "chat template"
     arms: dict[str, ArmScores]
     break_even: BreakEven | None = None

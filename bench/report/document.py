@@ -10,6 +10,7 @@ from bench.report.experiments import claim_blocks, curve_blocks, forgetting_bloc
 from bench.report.formats import Data, code, literal
 from bench.report.figures import accuracy_cost_plot, cumulative_cost_plot, hallucination_plot, loss_plot, stratum_plot
 from bench.report.reproduce import reproducibility_blocks
+from bench.report.sizes import size_blocks
 from bench.report.runs import Row, Run, definitions, rows_of
 from bench.report.tables import (accuracy_table, comparisons_table, definitions_table, fit_table, hallucination_table,
                                  one_off_cost_table, query_cost_table, seeds_table, strata_of, stratum_table)
@@ -145,4 +146,4 @@ def document(runs: list[Run], folder: Path) -> list[tuple]:
         reproduce += ([("h", 3, code(run.name))] if len(runs) > 1 else []) + reproducibility_blocks(run)
     return (title_blocks(runs) + verdict_blocks(runs, defs) + accuracy_blocks(runs, rows, defs, folder)
             + fit_blocks(rows, defs, folder) + comparison_blocks(runs, defs) + hallucination_blocks(rows, defs, folder) + cost_blocks(runs, rows, folder)
-            + experiment_blocks(runs, folder) + claim_blocks(runs) + examples + reproduce + [("h", 2, "Appendix: definitions"), definitions_table(runs, rows, defs)])
+            + size_blocks(runs, defs, folder) + experiment_blocks(runs, folder) + claim_blocks(runs) + examples + reproduce + [("h", 2, "Appendix: definitions"), definitions_table(runs, rows, defs)])

@@ -63,3 +63,18 @@ def learning_curve(series: dict[str, list[tuple[int, CI]]], rag: CI | None, metr
     titled(axes, "labeled training examples", f"{metric} (%)", "Learning curve: fine-tuning against retrieval")
     place_legend(axes, len(series) + 1)
     return save(figure, path)
+
+
+def by_model_size(series: dict[str, list[tuple[int, CI | None]]], metric: str, path: Path) -> Path:
+    """Each arm's headline (95% interval) against the generator's parameter count (log scale)."""
+    figure = new_figure(6.5, 4.5)
+    axes = figure.add_subplot()
+    for j, (arm, points) in enumerate(series.items()):
+        shown = [(n, c) for n, c in points if has_value(c)]
+        if shown:
+            axes.errorbar([n for n, _ in shown], [100 * c.mean for _, c in shown], yerr=whiskers([c for _, c in shown]),
+                          marker=look(j, list(MARKERS)), color=COLORS[j % len(COLORS)], capsize=3, label=arm)
+    axes.set_xscale("log")
+    titled(axes, "generator parameters", f"{metric} (%)", "Every arm against model size")
+    place_legend(axes, len(series))
+    return save(figure, path)
