@@ -197,3 +197,32 @@ def test_sweep_runs_the_task_per_model_and_reports_every_arm_against_model_size(
         assert main(args) == 0  # a second time: both runs are reused
     assert sum("predictions cached" in r.message for r in caplog.records) == 2 * (3 + 1)
     assert main(["sweep", "synth_qa", "--models", str(tiny_model_dir)]) == 2  # one model is no sweep
+
+
+def test_a_claim_agrees_or_disagrees_only_when_its_paired_test_is_significant():
+    from bench.eval.claims import RAFT, judged
+    from bench.records.scores import Interval
+
+    gain, loss, unclear = Interval(mean=0.2, low=0.1, high=0.3, n=40), Interval(mean=-0.2, low=-0.3, high=-0.1, n=40), Interval(mean=0.1, low=-0.05, high=0.25, n=40)
+    assert judged(RAFT, gain, 0.01, "x", "McNemar exact").finding == "agrees"
+    assert judged(RAFT, loss, 0.01, "x", "McNemar exact").finding == "disagrees"
+    assert judged(RAFT, unclear, 0.2, "x", "McNemar exact").finding == "no clear difference"
+    assert judged(RAFT, None, None, "needs the ft_rag and rag arms", "").finding == "not measured"
+    assert "+20.0 points" in judged(RAFT, gain, 0.01, "ft_rag minus rag", "McNemar exact").figures
+
+
+def test_no_probe_item_can_reach_a_training_set():
+    """The probes' reader is imported by the forgetting experiment and its scoring alone: nothing that builds training
+    pairs or loads a task's data (training/, the task loader) can reach it, directly or through another module."""
+    from tests.test_layout import GRAPH
+
+    def reach(module: str, seen: set[str]) -> set[str]:
+        for name in GRAPH.get(module, []):
+            if name not in seen:
+                seen.add(name)
+                reach(name, seen)
+        return seen
+
+    builders = [m for m in GRAPH if m.startswith("bench.training") or m in ("bench.data.tasks", "bench.data.loaders")]
+    assert builders and not [m for m in builders if "bench.data.probes" in reach(m, set())]
+    assert {m for m in GRAPH if "bench.data.probes" in GRAPH[m]} == {"bench.arms.probes", "bench.eval.forgetting", "bench.experiments.forgetting"}

@@ -54,7 +54,7 @@ def made_up_answers(scores: ScoresFile, runs_by_arm: dict[str, list[list[Scored]
 def lora_forgets_less(scores: ScoresFile) -> Claim:
     f = scores.forgetting
     if f is None or f.lora_vs_full is None:
-        return judged(BIDERMAN, None, None, "needs `ftrag forgetting` with --methods lora,full", "")
+        return judged(BIDERMAN, None, None, "needs ftrag forgetting with --methods lora,full", "")
     return judged(BIDERMAN, f.lora_vs_full, f.lora_vs_full_p, "general-knowledge accuracy of ft by LoRA minus ft by full fine-tuning",
                   "McNemar exact")
 
