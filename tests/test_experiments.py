@@ -166,11 +166,18 @@ def test_learning_curve_trains_on_balanced_parts_and_compares_each_with_rag(tiny
     at_whole = next(p for p in curve["points"] if p["arm"] == "ft" and p["examples"] == whole)
     assert at_whole["score"] == scores["arms"]["ft"]["accuracy"]["correct"]  # the run itself is the last point
     assert curve["rag"] == scores["arms"]["rag"]["accuracy"]["correct"]
-    for arm, examples in curve["matches_rag"].items():
-        first = [p for p in curve["points"] if p["arm"] == arm and p["vs_rag"]["high"] >= 0]
-        assert examples == (first[0]["examples"] if first else None)
+    for arm, examples in curve["matches_rag"].items():  # the fewest examples from which no larger size is below RAG
+        below = [p["p"] < 0.05 and p["vs_rag"]["mean"] < 0 for p in curve["points"] if p["arm"] == arm]
+        sizes = [p["examples"] for p in curve["points"] if p["arm"] == arm]
+        expected = next((sizes[i] for i in range(len(sizes)) if not any(below[i:])), None)
+        assert examples == expected
     assert "## Learning curve" in (folder / "report.md").read_text() and (folder / "plots" / "learning_curve.png").exists()
     assert main(["curve", "synth_qa", "--fractions", "2"]) == 2
+    # made from another state of the run (here: other task data), the experiment is left out of the scores, not mixed in
+    manifest_path = folder / "experiments" / "curve" / "run.json"
+    manifest_path.write_text(json.dumps({**manifest, "data_hash": "0" * 16}))
+    assert main(["score", str(folder)]) == 0
+    assert json.loads((folder / "scores.json").read_text())["curve"] is None
 
 
 def test_sweep_runs_the_task_per_model_and_reports_every_arm_against_model_size(tiny_model_dir, tmp_path, caplog):

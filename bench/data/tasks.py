@@ -111,11 +111,20 @@ def collect(task_file: Path, spec: TaskSpec) -> tuple[Task | None, list[str]]:
     problems += duplicate_ids(list(parts.values())) + dangling_references(parts, spec) + target_problems(spec, parts, where)
     if problems:
         return None, problems
+    hashes += revision_hashes(spec, task_file.parent)
     items = {name: part.items for name, part in parts.items()}
     probes = {k.split(".", 1)[1]: v for k, v in items.items() if k.startswith("probes.")}
     test = items["test"] + [ex for k in SCORED_PROBES for ex in probes.get(k, [])]
     return Task(spec, task_file.parent, items.get("corpus", []), items.get("train", []), test, probes,
                 digest(spec.model_dump(), hashes), items.get("paraphrases", []), items.get("validation", [])), []
+
+
+def revision_hashes(spec: TaskSpec, folder: Path) -> list[str]:
+    """The revision's files (probes.update: its items, revised corpus and training pairs) are read only by `ftrag
+    update`, but they are the task's data too: a change to them is a change to the task."""
+    update = spec.probes.get("update")
+    names = [update.path, update.corpus, update.train] if update else []
+    return [file_digest(path) for name in names if name and (path := folder / name).is_file()]
 
 
 def load_part(name: str, spec_part: DataPart, task_file: Path, kind: str) -> tuple[Part | None, str | None, list[str]]:

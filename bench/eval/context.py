@@ -2,6 +2,7 @@
 each arm's predictions joined with the items they answer. The run's own scoring and the experiments' share it."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from bench.records.layout import RunFolder
 from bench.records.manifest import ExperimentManifest, RunManifest
 from bench.records.predictions import judge_key, read_predictions
 from bench.records.scores import Interval
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,10 +44,18 @@ def read_manifest(folder: RunFolder) -> RunManifest:
     return RunManifest.model_validate(read_json(folder.manifest))
 
 
-def experiment_manifest(folder: RunFolder, name: str) -> ExperimentManifest | None:
-    """What an experiment on this run built (`experiments/<name>/run.json`), or None when it has not run."""
+def experiment_manifest(folder: RunFolder, name: str, ctx: Context) -> ExperimentManifest | None:
+    """What an experiment on this run built (`experiments/<name>/run.json`), or None when it has not run or was made
+    from an earlier state of the run (other task data, other adapters): its answers would not match the run's."""
     path = folder.experiment(name) / "run.json"
-    return ExperimentManifest.model_validate(read_json(path)) if path.exists() else None
+    if not path.exists():
+        return None
+    manifest = ExperimentManifest.model_validate(read_json(path))
+    if manifest.data_hash != ctx.task.data_hash or manifest.run_adapters != sorted(a.path for a in ctx.run.adapters):
+        log.warning("%s: made from an earlier state of this run (the task's data or its adapters have changed since), so "
+                    "left out of the scores. Run `ftrag %s %s` again to measure the run as it is.", path, name, folder.path)
+        return None
+    return manifest
 
 
 def load_context(folder: RunFolder) -> Context:

@@ -12,8 +12,23 @@ from bench.records.scores import Curve, CurvePoint
 NAME = "curve"
 
 
+def below_rag(point: CurvePoint) -> bool:
+    """Significantly below RAG: its paired test (McNemar exact for right/wrong scores) at 5%, and a negative difference."""
+    return point.vs_rag is None or (point.p is not None and point.p < 0.05 and point.vs_rag.mean < 0)
+
+
+def first_match(points: list[CurvePoint]) -> int | None:
+    """The fewest examples from which every larger size is also not significantly below RAG (None: never, in range)."""
+    found = None
+    for point in reversed(points):  # largest first
+        if below_rag(point):
+            break
+        found = point.examples
+    return found
+
+
 def curve_scores(folder: RunFolder, ctx: Context, runs_by_arm: dict[str, list[list[Scored]]]) -> Curve | None:
-    manifest = experiment_manifest(folder, NAME)
+    manifest = experiment_manifest(folder, NAME, ctx)
     if manifest is None:
         return None
     headline = family_metrics(ctx.family)[0]
@@ -31,7 +46,6 @@ def curve_scores(folder: RunFolder, ctx: Context, runs_by_arm: dict[str, list[li
             vs_rag, p = test.diff, test.p
         points.append(CurvePoint(arm=v.arm, examples=v.train_examples, score=ci(values_of(headline, answers), ctx.cfg), vs_rag=vs_rag,
                                  p=p, train_seconds=v.train.seconds if v.train else 0.0))
-    matches = {arm: next((pt.examples for pt in points if pt.arm == arm and pt.vs_rag is not None and pt.vs_rag.high >= 0), None)
-               for arm in dict.fromkeys(pt.arm for pt in points)}
+    matches = {arm: first_match([pt for pt in points if pt.arm == arm]) for arm in dict.fromkeys(pt.arm for pt in points)}
     return Curve(metric=headline.name, training_examples=whole, points=points,
                  rag=ci(values_of(headline, rag), ctx.cfg) if rag else None, matches_rag=matches if rag else {}, seconds=manifest.seconds)

@@ -32,7 +32,7 @@ def update_seconds(variant: Variant) -> float:
 
 def update_scores(folder: RunFolder, ctx: Context) -> Update | None:
     """The experiment's figures, when it has run on this folder."""
-    manifest = experiment_manifest(folder, NAME)
+    manifest = experiment_manifest(folder, NAME, ctx)
     if manifest is None:
         return None
     revision = load_revision(ctx.task)

@@ -37,9 +37,11 @@ def with_method(ctx: RunContext, method: str) -> RunContext:
     return replace(ctx, cfg=ctx.cfg.model_copy(update={"finetune": tuning}), adapters={})
 
 
-def finish(folder: RunFolder, name: str, manifest: ExperimentManifest, began: float) -> Path:
-    """Write the experiment's manifest, then score the whole run again and rewrite its report."""
-    manifest = manifest.model_copy(update={"seconds": round(time.perf_counter() - began, 1)})
+def finish(folder: RunFolder, ctx: RunContext, name: str, manifest: ExperimentManifest, began: float) -> Path:
+    """Write the experiment's manifest (with the run state it was made from), then score the whole run again and
+    rewrite its report."""
+    manifest = manifest.model_copy(update={"seconds": round(time.perf_counter() - began, 1), "data_hash": ctx.task.data_hash,
+                                           "run_adapters": sorted(a.path for a in ctx.adapters.values())})
     atomic_write_text(folder.experiment(name) / "run.json", manifest.model_dump_json(indent=2) + "\n")
     log.info("stage: score")
     scores = score_run(folder)

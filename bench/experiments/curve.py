@@ -56,4 +56,4 @@ def run_curve(target: str, fractions: list[float] = (0.1, 0.25, 0.5)) -> Path:
                 variants.append(Variant(name=name, arm=arm, adapter=adapter.path, train=adapter.stats, device=ctx.device,
                                         train_examples=size))
         settings = {"fractions": list(fractions), "training_examples": len(train), "sizes": sizes}
-        return finish(folder, NAME, ExperimentManifest(experiment=NAME, settings=settings, variants=variants), began)
+        return finish(folder, ctx, NAME, ExperimentManifest(experiment=NAME, settings=settings, variants=variants), began)

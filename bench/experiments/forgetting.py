@@ -51,8 +51,10 @@ def run_forgetting(target: str, probes: list[str] = DEFAULT_PROBES, items: int =
                 key = stage_key("probe_answers", ctx.generator_path, variant.adapter or "", cfg.model.chat_template,
                                 [(it.id, it.text, it.choices) for it in probe_items])
                 answer_choice_items(path, key, probe_items, lambda v=variant: model_for(ctx, v), ctx.device)
+        # the answer key goes with the answers, so scoring needs neither the data directory nor the same files again
+        settings["answer_key"] = {probe: [[it.id, it.gold, len(it.choices)] for it in probe_items] for probe, probe_items in sample.items()}
         manifest = ExperimentManifest(experiment=NAME, settings=settings, variants=variants)
-        return finish(folder, NAME, manifest, began)
+        return finish(folder, ctx, NAME, manifest, began)
 
 
 def model_for(ctx: RunContext, variant: Variant):

@@ -23,14 +23,15 @@ from bench.data.revision import Revision, load_revision
 from bench.experiments.common import finish, reopen
 from bench.models.presets import resolve_embedder
 from bench.records.arms import ARMS
-from bench.records.items import Doc
+from bench.records.errors import UserError
+from bench.records.items import Doc, Example
 from bench.records.locks import exclusive
 from bench.records.manifest import Adapter, ExperimentManifest, Variant
 from bench.retrieval.index import build_retriever, load_embedder
 from bench.run.context import RunContext
 from bench.run.pipeline import answer, stage, train_adapter, training_split
 from bench.training.finetune import train_cached
-from bench.training.pairs import ft_plan, raft_plan
+from bench.training.pairs import ft_plan, raft_plan, training_sample
 
 log = logging.getLogger(__name__)
 NAME = "update"
@@ -45,6 +46,9 @@ def run_update(target: str, unchanged: int = 40) -> Path:
     untouched = [it for it in ctx.task.test if it.answerable and not revision.touches(it)]
     sample = sorted(random.Random(f"{ctx.cfg.seed}/unchanged").sample(untouched, min(unchanged, len(untouched))), key=lambda it: it.id)
     settings = {"unchanged": unchanged, "seed": ctx.cfg.seed, "unchanged_ids": [it.id for it in sample]}
+    if not {"rag", *UPDATED_ARMS} & set(ctx.cfg.arms):
+        raise UserError(f"{folder.path}: the run has none of the arms an update applies to (rag, {', '.join(UPDATED_ARMS)}). "
+                        "Run the task with them first.")
     with exclusive(folder.experiment(NAME) / ".lock", f"running the update experiment in {folder.path}"):
         fresh, index_seconds = revised_context(ctx, revision)
         variants = []
@@ -54,20 +58,26 @@ def run_update(target: str, unchanged: int = 40) -> Path:
                 answer(variant_ctx, ARMS[variant.arm], items, variant_ctx.cfg.seeds[0],
                        folder.experiment_predictions(NAME, variant.name, part))
             variants.append(variant)
-        return finish(folder, NAME, ExperimentManifest(experiment=NAME, settings=settings, variants=variants), began)
+        return finish(folder, ctx, NAME, ExperimentManifest(experiment=NAME, settings=settings, variants=variants), began)
 
 
 def revised_context(ctx: RunContext, revision: Revision) -> tuple[RunContext, float]:
     """The run context over the revised task: its corpus re-indexed (and the seconds that took when it was built),
     its training pairs revised, and only the paraphrases of documents the revision left as they were."""
-    same = {d.id for d in ctx.task.corpus} & {d.id for d in revision.corpus}
-    kept = {d.id for d in revision.corpus if d.id in same and d in ctx.task.corpus}
-    task = replace(ctx.task, corpus=revision.corpus, train=revision.train or ctx.task.train,
+    kept = {d.id for d in revision.corpus if d in ctx.task.corpus}  # documents the revision left word for word
+    task = replace(ctx.task, corpus=revision.corpus, train=revised_sample(ctx, revision),
                    paraphrases=[p for p in ctx.task.paraphrases if p.id in kept])
     embedder = load_embedder(resolve_embedder(ctx.cfg.model.embedder), ctx.device)
     retriever, stats = build_retriever(revision.corpus, ctx.cfg.model.embedder, embedder, ctx.cfg.retrieval)
     sources: Sources = replace(ctx.sources, retriever=retriever)
     return replace(ctx, task=task, sources=sources, adapters={}), stats.build_seconds
+
+
+def revised_sample(ctx: RunContext, revision: Revision) -> list[Example]:
+    """The run's own training sample (finetune.max_examples), each example as the revision has it: the same examples
+    and held-out split as the run, with the revised answers (a sample drawn again could differ once answers change)."""
+    revised = {ex.id: ex for ex in revision.train or []}
+    return [revised.get(ex.id, ex) for ex in training_sample(ctx.task.train, ctx.cfg.finetune.max_examples, ctx.cfg.seed)]
 
 
 def planned_variants(ctx: RunContext, fresh: RunContext, revision: Revision, index_seconds: float):

@@ -105,6 +105,8 @@ class Variant(Record):
 
 class ExperimentManifest(Record):
     experiment: Literal["forgetting", "update", "curve"]
+    data_hash: str = ""  # the task's data when the experiment ran: another means the run has moved on since
+    run_adapters: list[str] = []  # the run's adapters then: others (retrained since) make the experiment stale too
     settings: dict
     variants: list[Variant]
     seconds: float = 0.0  # wall time of the invocation that finished the experiment

@@ -136,7 +136,8 @@ class ForgettingVariant(Record):
     arm: str
     method: str  # lora or full
     domain: Interval | None  # the task's headline score
-    domain_gain: Interval | None  # the headline minus the base model's, paired on the test items
+    domain_gain: Interval | None  # the headline minus that of `gain_over`, paired on the test items
+    gain_over: str = "base"  # base (closed-book arms), or rag for an arm that retrieves: what fine-tuning added to
     probes: dict[str, ProbeResult]
     general_change: Interval | None  # over every probe item together, minus the base model (Newcombe)
     general_p: float | None

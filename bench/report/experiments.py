@@ -33,7 +33,7 @@ def forgetting_sentences(f: Forgetting) -> list[str]:
     items = sum(info.items for info in f.probes.values())
     lines = []
     for v in f.variants:
-        gain = f"a domain gain of {signed(v.domain_gain)}" if has_value(v.domain_gain) else "no domain score"
+        gain = f"a domain gain over {code(v.gain_over)} of {signed(v.domain_gain)}" if has_value(v.domain_gain) else "no domain score"
         lines.append(f"{code(v.name)} ({v.method}): {gain}; general knowledge {signed(v.general_change)} over {items} probe items "
                      f"against the base model (McNemar p = {pvalue(v.general_p)}): {reading(v.general_change, v.general_p)}.")
     return lines
@@ -44,7 +44,7 @@ def forgetting_tables(f: Forgetting) -> list[tuple]:
     accuracy = [[Data("base"), "–", "–"] + [pct(f.base[p].accuracy) for p in probes]]
     accuracy += [[Data(v.name), v.method, pct(v.domain)] + [pct(v.probes[p].accuracy) for p in probes] for v in f.variants]
     titles = [f.probes[p].title for p in probes]
-    changes = [[Data(v.name), pts(v.domain_gain), pts(v.general_change), pvalue(v.general_p)]
+    changes = [[Data(v.name), f"{pts(v.domain_gain)} over {v.gain_over}" if v.gain_over else "–", pts(v.general_change), pvalue(v.general_p)]
                + [f"{pts(v.probes[p].change)} (p {pvalue(v.probes[p].p)})" for p in probes] for v in f.variants]
     return [("table", ["model", "method", "domain headline"] + [f"{t} accuracy" for t in titles], accuracy),
             ("table", ["adapter", "domain gain (points)", "general change (points)", "p"] + [f"{t} change" for t in titles], changes)]
@@ -61,17 +61,21 @@ def forgetting_blocks(run: Run, folder: Path, prefix: str = "") -> list[tuple]:
     return [("h", 2, "Forgetting: what fine-tuning cost in general knowledge"),
             ("p", "The base model and each adapter answered the same general-knowledge questions, never trained on: " + probes
              + ". Changes are against the base model on the same items (McNemar's exact test, Newcombe's interval); the domain "
-               "gain is the task's headline score minus the base model's on the test items."),
+               "gain is the task's headline score on the test items minus the base model's (closed-book arms) or RAG's (arms that "
+               "retrieve: the same context without fine-tuning)."),
             ("list", forgetting_sentences(f)), *forgetting_tables(f),
             image(plot, folder, "Each adapter's domain gain against its change in general-knowledge accuracy (95% intervals).")]
 
 
 def update_sentences(u: Update) -> list[str]:
     """Who stays current: the freshest variant, the cheapest one as fresh within the intervals, and what staleness costs."""
-    best = max(u.variants, key=lambda v: (v.current.mean, -v.update_usd))
+    measured = [v for v in u.variants if has_value(v.current)]
+    if not measured:
+        return ["No variant of the update answered a changed fact."]
+    best = max(measured, key=lambda v: (v.current.mean, -v.update_usd))
     lines = [f"Most current after the revision: {code(best.name)}, answering {pct_brief(best.current)} of the {u.changed_items} "
              f"changed facts with their new value, for an update cost of {best.update_seconds:,.0f} s ({usd(best.update_usd)} USD)."]
-    as_fresh = [v for v in u.variants if v.current.high >= best.current.low]  # intervals overlap the best's
+    as_fresh = [v for v in measured if v.current.high >= best.current.low]  # intervals overlap the best's
     cheapest = min(as_fresh, key=lambda v: v.update_usd)
     if cheapest is not best:
         lines.append(f"As current within the intervals and cheaper: {code(cheapest.name)} ({pct_brief(cheapest.current)}, "
