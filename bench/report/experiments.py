@@ -77,7 +77,7 @@ def update_sentences(u: Update) -> list[str]:
              f"changed facts with their new value, for an update cost of {best.update_seconds:,.0f} s ({usd(best.update_usd)} USD)."]
     as_fresh = [v for v in measured if v.current.high >= best.current.low]  # intervals overlap the best's
     cheapest = min(as_fresh, key=lambda v: v.update_usd)
-    if cheapest is not best:
+    if cheapest.update_usd < best.update_usd:
         lines.append(f"As current within the intervals and cheaper: {code(cheapest.name)} ({pct_brief(cheapest.current)}, "
                      f"{cheapest.update_seconds:,.0f} s, {usd(cheapest.update_usd)} USD).")
     stale = [f"{code(v.name)} {pct_brief(v.stale)}" for v in u.variants if v.how.startswith("stale")]
