@@ -22,10 +22,6 @@ def states_old_value(s: Scored, stale: tuple[str, ...]) -> float:
     return answer_correct(s.output, list(stale), s.item.input)
 
 
-def how(variant: Variant) -> str:
-    return variant.name.split("(")[-1].rstrip(")").split()[0] if "(" in variant.name else "as run"
-
-
 def update_seconds(variant: Variant) -> float:
     return (variant.train.seconds if variant.train else 0.0) + variant.index_seconds
 
@@ -46,7 +42,7 @@ def update_scores(folder: RunFolder, ctx: Context) -> Update | None:
         kept = scored_file(ctx, folder.experiment_predictions(NAME, v.name, "unchanged"), unchanged, command)
         seconds = update_seconds(v)
         variants.append(UpdateVariant(
-            name=v.name, arm=v.arm, how=how(v), current=ci(values_of(headline, changed), ctx.cfg),
+            name=v.name, arm=v.arm, how=v.how, current=ci(values_of(headline, changed), ctx.cfg),
             stale=ci([states_old_value(s, revision.stale[s.item.id]) for s in changed], ctx.cfg),
             unchanged=ci(values_of(headline, kept), ctx.cfg) if kept else None,
             update_seconds=round(seconds, 1), update_usd=seconds / 3600 * hour_rate(ctx.cfg.prices, v.device)))

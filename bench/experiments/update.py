@@ -84,23 +84,23 @@ def planned_variants(ctx: RunContext, fresh: RunContext, revision: Revision, ind
     """(variant, the context it answers in) for every way of updating each arm the run has."""
     seed = ctx.cfg.seeds[0]
     if "rag" in ctx.cfg.arms:
-        yield Variant(name="rag (stale index)", arm="rag", device=ctx.device), ctx
-        yield Variant(name="rag (re-indexed)", arm="rag", index_seconds=index_seconds, device=ctx.device), fresh
+        yield Variant(name="rag (stale index)", arm="rag", how="stale", device=ctx.device), ctx
+        yield Variant(name="rag (re-indexed)", arm="rag", how="re-indexed", index_seconds=index_seconds, device=ctx.device), fresh
     for arm in (a for a in UPDATED_ARMS if a in ctx.cfg.arms):
         old = ctx.adapters[(arm, seed)]
         reindex = index_seconds if ARMS[arm].retrieves else 0.0
-        yield variant(f"{arm} (stale)", arm, old, None, reindex, ctx.device), with_adapter(fresh, arm, seed, old)
+        yield variant("stale", arm, old, None, reindex, ctx.device), with_adapter(fresh, arm, seed, old)
         continued = continue_training(ctx, fresh, revision, arm, seed, old)
         if continued is not None:
-            yield variant(f"{arm} (continued)", arm, continued, continued, reindex, ctx.device), with_adapter(fresh, arm, seed, continued)
+            yield variant("continued", arm, continued, continued, reindex, ctx.device), with_adapter(fresh, arm, seed, continued)
         began = stage(f"{NAME}:finetune:{arm} (retrained)")
         retrained = train_adapter(fresh, arm, seed)
         log.info("%s retrained in %.0f s", arm, time.perf_counter() - began)
-        yield variant(f"{arm} (retrained)", arm, retrained, retrained, reindex, ctx.device), with_adapter(fresh, arm, seed, retrained)
+        yield variant("retrained", arm, retrained, retrained, reindex, ctx.device), with_adapter(fresh, arm, seed, retrained)
 
 
-def variant(name: str, arm: str, weights: Adapter, trained: Adapter | None, index_seconds: float, device: str) -> Variant:
-    return Variant(name=name, arm=arm, adapter=weights.path, train=trained.stats if trained else None,
+def variant(how: str, arm: str, weights: Adapter, trained: Adapter | None, index_seconds: float, device: str) -> Variant:
+    return Variant(name=f"{arm} ({how})", arm=arm, how=how, adapter=weights.path, train=trained.stats if trained else None,
                    index_seconds=index_seconds, device=device)
 
 

@@ -101,6 +101,7 @@ class Variant(Record):
     index_seconds: float = 0.0  # re-indexing a corpus for this variant
     device: str = "cpu"
     train_examples: int | None = None  # learning curve: the labeled examples its adapter trained on
+    how: str = ""  # knowledge update: stale, re-indexed, continued or retrained
 
 
 class ExperimentManifest(Record):
