@@ -72,6 +72,8 @@ def test_a_validation_slice_is_held_out_of_training_unless_the_task_gives_one():
     given = [Example("v", "qv", ("av",))]
     assert split_validation(train, given, FinetuneConfig(), seed=0) == (train, given)
     assert split_validation(train, [], FinetuneConfig(early_stopping=False), seed=0) == (train, [])
+    assert split_validation(train, [], FinetuneConfig(), seed=0, hold_out=False) == (train, [])  # closed-book facts
+    assert split_validation(train, given, FinetuneConfig(), seed=0, hold_out=False) == (train, given)
 
 
 def test_raft_context_holds_the_gold_chunk_among_distractors_or_distractors_alone():

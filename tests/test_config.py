@@ -6,11 +6,11 @@ from bench.records.errors import UserError
 
 def test_command_line_overrides_beat_task_overrides_which_beat_defaults():
     cfg = resolve_config("t", {"retrieval": {"k": 2}, "fewshot_k": 2}, ["retrieval.k=5", "finetune.method=full"])
-    assert (cfg.retrieval.k, cfg.fewshot_k, cfg.finetune.method, cfg.finetune.epochs) == (5, 2, "full", 5)
+    assert (cfg.retrieval.k, cfg.fewshot_k, cfg.finetune.method, cfg.finetune.epochs) == (5, 2, "full", 12)
 
 
 def test_learning_rate_default_depends_on_method():
-    assert resolve_config("t").finetune.lr() == 5e-4
+    assert resolve_config("t").finetune.lr() == 1e-3
     assert resolve_config("t", cli_overrides=["finetune.method=full"]).finetune.lr() == 3e-5
 
 

@@ -157,13 +157,14 @@ def test_learning_curve_trains_on_balanced_parts_and_compares_each_with_rag(tiny
     scores = json.loads((folder / "scores.json").read_text())
     curve = scores["curve"]
     whole = curve["training_examples"]
-    assert whole == 139 - 13  # the run's training split: a tenth held out for early stopping
+    # ft (closed book, open questions) trains on every pair; ft_rag holds a tenth out for its stopping rule
+    assert whole == {"ft": 139, "ft_rag": 139 - 13}
     assert [(p["arm"], p["examples"]) for p in curve["points"]] == [
-        ("ft", 13), ("ft", 63), ("ft", whole), ("ft_rag", 13), ("ft_rag", 63), ("ft_rag", whole)]
+        ("ft", 14), ("ft", 70), ("ft", 139), ("ft_rag", 13), ("ft_rag", 63), ("ft_rag", 126)]
     manifest = json.loads((folder / "experiments" / "curve" / "run.json").read_text())
     raft = {v["train_examples"]: v["train"]["sequences"] for v in manifest["variants"] if v["arm"] == "ft_rag"}
     assert raft[13] == 13 and raft[63] == 63  # one RAFT epoch over exactly the examples drawn
-    at_whole = next(p for p in curve["points"] if p["arm"] == "ft" and p["examples"] == whole)
+    at_whole = next(p for p in curve["points"] if p["arm"] == "ft" and p["examples"] == whole["ft"])
     assert at_whole["score"] == scores["arms"]["ft"]["accuracy"]["correct"]  # the run itself is the last point
     assert curve["rag"] == scores["arms"]["rag"]["accuracy"]["correct"]
     for arm, examples in curve["matches_rag"].items():  # the fewest examples from which no larger size is below RAG

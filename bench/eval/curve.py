@@ -34,9 +34,11 @@ def curve_scores(folder: RunFolder, ctx: Context, runs_by_arm: dict[str, list[li
     headline = family_metrics(ctx.family)[0]
     rag = runs_by_arm["rag"][0] if "rag" in runs_by_arm else None
     whole = manifest.settings["training_examples"]
+    if isinstance(whole, int):  # written before each arm had its own split
+        whole = {v.arm: whole for v in manifest.variants}
     points = []
     for v in sorted(manifest.variants, key=lambda v: (v.arm, v.train_examples)):
-        answers = (runs_by_arm[v.arm][0] if v.train_examples == whole else
+        answers = (runs_by_arm[v.arm][0] if v.train_examples == whole[v.arm] else
                    scored_file(ctx, folder.experiment_predictions(NAME, v.name, "test"), ctx.items, f"ftrag curve {folder.path}"))
         vs_rag, p = None, None
         if rag:

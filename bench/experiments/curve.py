@@ -40,20 +40,21 @@ def run_curve(target: str, fractions: list[float] = (0.1, 0.25, 0.5)) -> Path:
     arms = [arm for arm in CURVE_ARMS if arm in cfg.arms]
     if not arms:
         raise UserError(f"{folder.path}: the run has no fine-tuned arm ({', '.join(CURVE_ARMS)}) to draw a learning curve for.")
-    train, _ = training_split(ctx)
+    splits = {arm: training_split(ctx, ARMS[arm].weights)[0] for arm in arms}  # ft_rag holds out its stopping slice
     items = select_items(ctx.task.test, cfg.limit)
-    sizes = sorted({max(1, round(f * len(train))) for f in fractions} - {len(train)})
-    variants = [Variant(name=variant_name(arm, len(train)), arm=arm, adapter=str(ctx.adapter_path(ARMS[arm].weights, seed)),
-                        device=ctx.device, train_examples=len(train), train=ctx.adapters[(ARMS[arm].weights, seed)].stats) for arm in arms]
+    sizes = {arm: sorted({max(1, round(f * len(train))) for f in fractions} - {len(train)}) for arm, train in splits.items()}
+    variants = [Variant(name=variant_name(arm, len(splits[arm])), arm=arm, adapter=str(ctx.adapter_path(ARMS[arm].weights, seed)),
+                        device=ctx.device, train_examples=len(splits[arm]), train=ctx.adapters[(ARMS[arm].weights, seed)].stats)
+                for arm in arms]
     with exclusive(folder.experiment(NAME) / ".lock", f"drawing the learning curve in {folder.path}"):
-        for size in sizes:
-            subset = training_sample(train, size, cfg.seed)  # seeded and balanced over targets, as finetune.max_examples
-            for arm in arms:
+        for arm in arms:
+            for size in sizes[arm]:
+                subset = training_sample(splits[arm], size, cfg.seed)  # seeded and balanced over targets, as finetune.max_examples
                 name = variant_name(arm, size)
                 stage(f"{NAME}:{name}")
                 adapter = train_adapter(ctx, ARMS[arm].weights, seed, subset)
                 answer(replace(ctx, adapters={(ARMS[arm].weights, seed): adapter}), ARMS[arm], items, seed, folder.experiment_predictions(NAME, name, "test"))
                 variants.append(Variant(name=name, arm=arm, adapter=adapter.path, train=adapter.stats, device=ctx.device,
                                         train_examples=size))
-        settings = {"fractions": list(fractions), "training_examples": len(train), "sizes": sizes}
+        settings = {"fractions": list(fractions), "training_examples": {arm: len(t) for arm, t in splits.items()}, "sizes": sizes}
         return finish(folder, ctx, NAME, ExperimentManifest(experiment=NAME, settings=settings, variants=variants), began)

@@ -113,7 +113,7 @@ def continue_training(ctx: RunContext, fresh: RunContext, revision: Revision, ar
     whose answer changed, with the run's epochs, stopping rule and held-out pairs (revised). None: nothing to train on."""
     cfg = ctx.cfg.finetune
     before = {ex.id: ex.targets for ex in ctx.task.train}
-    train, validation = training_split(fresh)
+    train, validation = training_split(fresh, ARMS[arm].weights)
     pairs = [ex for ex in train if before.get(ex.id) != ex.targets]
     if ARMS[arm].retrieves:
         plan = raft_plan(pairs, validation, fresh.sources, cfg.raft_gold_fraction, cfg.raft_epochs, seed) if pairs else None

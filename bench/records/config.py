@@ -43,10 +43,13 @@ class RetrievalConfig(Strict):
 
 class FinetuneConfig(Strict):
     method: Literal["lora", "full"] = "lora"
-    epochs: int = Field(5, ge=1)
+    # 12 epochs at 1e-3: a closed-book LoRA adapter on synth_qa then answers 87% of its own training questions
+    # (measured: 5 epochs at 5e-4 stopped early by a held-out slice answered 2%); arms with held-out pairs stop
+    # earlier when those stop improving
+    epochs: int = Field(12, ge=1)
     corpus_epochs: int = Field(2, ge=0)  # passes over the corpus text (knowledge fine-tuning); 0 = QA pairs only
     raft_epochs: int = Field(2, ge=1)  # epochs of the ft_rag adapter (its examples are longer)
-    learning_rate: float | None = None  # None: 5e-4 for LoRA, 3e-5 for full fine-tuning
+    learning_rate: float | None = None  # None: 1e-3 for LoRA, 3e-5 for full fine-tuning
     batch_size: int = Field(8, ge=1)
     # most tokens (rows x padded width) through the model at once: a larger batch is split into parts whose
     # gradients add up to the whole batch's (the same update), so activation memory stays bounded. SmolLM2-135M,
@@ -76,7 +79,7 @@ class FinetuneConfig(Strict):
     def lr(self) -> float:
         if self.learning_rate is not None:
             return self.learning_rate
-        return 5e-4 if self.method == "lora" else 3e-5
+        return 1e-3 if self.method == "lora" else 3e-5
 
 
 class GenerationConfig(Strict):

@@ -194,7 +194,7 @@ class CurvePoint(Record):
 
 class Curve(Record):
     metric: str
-    training_examples: int  # the run's whole training split
+    training_examples: dict[str, int]  # per arm: its whole training split (ft_rag's less its stopping slice)
     points: list[CurvePoint]
     rag: Interval | None
     matches_rag: dict[str, int | None]  # per arm: the fewest examples at which it is not significantly below RAG

@@ -90,8 +90,10 @@ def fit_blocks(rows: list[Row], defs: dict, folder: Path) -> list[tuple]:
         return []
     return [b for b in [("h", 2, "Did fine-tuning learn?"),
                         ("p", "Before a fine-tuned arm is compared, it should answer the questions it was trained on. Each adapter "
-                              "answered a sample of its own training questions; training stopped when the loss on held-out "
-                              "examples stopped improving, keeping the best epoch's weights."), table, loss_plot(rows, folder)] if b]
+                              "answered a sample of its own training questions. Where an adapter had held-out pairs, training stopped "
+                              "when their loss stopped improving, keeping the best epoch's weights. A closed-book adapter on open "
+                              "questions has none (unless the task gives data.validation) and trains every epoch on every pair: "
+                              "each pair states its own fact, so pairs about other facts cannot tell it when it has learned."), table, loss_plot(rows, folder)] if b]
 
 
 def comparison_blocks(runs: list[Run], defs: dict) -> list[tuple]:

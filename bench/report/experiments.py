@@ -128,10 +128,10 @@ def curve_sentences(c: Curve, metric: str) -> list[str]:
     lines = []
     for arm, examples in c.matches_rag.items():
         if examples is None:
-            lines.append(f"{code(arm)} stays significantly below RAG at every size measured, up to {c.training_examples} examples.")
+            lines.append(f"{code(arm)} stays significantly below RAG at every size measured, up to {c.training_examples[arm]} examples.")
         else:
             lines.append(f"{code(arm)} matches RAG on {metric} (not significantly below it) from {examples} of the "
-                         f"{c.training_examples} training examples on.")
+                         f"{c.training_examples[arm]} training examples on.")
     return lines
 
 
@@ -143,10 +143,11 @@ def curve_blocks(run: Run, folder: Path, prefix: str = "") -> list[tuple]:
     series: dict[str, list] = {}
     for pt in c.points:
         series.setdefault(pt.arm, []).append((pt.examples, pt.score))
+    whole = ", ".join(f"{arm}: {n}" for arm, n in c.training_examples.items())
     plot = learning_curve(series, c.rag, metric, folder / "plots" / f"{prefix}learning_curve.png")
     body = [[Data(pt.arm), str(pt.examples), pct(pt.score), pts(pt.vs_rag), pvalue(pt.p), f"{pt.train_seconds:,.0f}"] for pt in c.points]
     return [("h", 2, "Learning curve: how many labeled examples fine-tuning needs"),
-            ("p", f"Each fine-tuned arm trained again on seeded, label-balanced parts of its {c.training_examples} training examples "
+            ("p", f"Each fine-tuned arm trained again on seeded, label-balanced parts of its training examples ({whole}) "
                   f"(the corpus unchanged), answering the same test items; RAG, which needs none, scores {pct(c.rag)}."),
             ("list", curve_sentences(c, metric)),
             ("table", ["arm", "training examples", metric, "minus RAG (points)", "p", "training s"], body),

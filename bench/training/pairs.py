@@ -33,10 +33,11 @@ def training_sample(train: list[Example], limit: int | None, seed: int) -> list[
 CORPUS_WINDOW_WORDS = 200
 
 
-def split_validation(train: list[Example], given: list[Example], cfg: FinetuneConfig, seed: int) -> tuple[list[Example], list[Example]]:
+def split_validation(train: list[Example], given: list[Example], cfg: FinetuneConfig, seed: int,
+                     hold_out: bool = True) -> tuple[list[Example], list[Example]]:
     """(examples to train on, held-out examples for the stopping rule): the task's validation part when it has one,
-    else, with early stopping on, a seeded slice of the training examples, which are then not trained on."""
-    if given or not cfg.early_stopping:
+    else, with early stopping and `hold_out` on, a seeded slice of the training examples, which are then not trained on."""
+    if given or not cfg.early_stopping or not hold_out:
         return train, given[: cfg.validation_max]
     n = min(cfg.validation_max, int(len(train) * cfg.validation_fraction))
     held = {ex.id for ex in random.Random(f"{seed}/validation").sample(train, n)} if n else set()
