@@ -8,7 +8,7 @@ TASK ?= synth_qa
 LIMIT ?=
 ARGS ?=
 
-.PHONY: setup setup-browser test bench score report forgetting update curve sweep
+.PHONY: setup setup-browser setup-ray test bench score report forgetting update curve sweep sweep-ray
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -53,3 +53,10 @@ curve:
 MODELS ?= smollm2-135m,gemma3-270m
 sweep:
 	$(BIN)/ftrag sweep $(TASK) --models $(MODELS) $(if $(LIMIT),--limit $(LIMIT)) $(ARGS)
+
+# The same sweep with every model as a Ray task (ADDRESS=auto joins a cluster started with `ray start --head`)
+setup-ray:
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,ray]"
+
+sweep-ray:
+	$(BIN)/ftrag sweep $(TASK) --models $(MODELS) --backend ray $(if $(ADDRESS),--address $(ADDRESS)) $(if $(LIMIT),--limit $(LIMIT)) $(ARGS)

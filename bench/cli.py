@@ -77,7 +77,7 @@ def cmd_sweep(args) -> None:
     overrides = settings(args)
     for model in models:  # every model's settings checked before the first one runs
         validate_task(args.task, [*overrides, f"model.generator={model}"])
-    print(f"\nreport: {run_sweep(args.task, models, overrides)}")
+    print(f"\nreport: {run_sweep(args.task, models, overrides, args.backend, args.address, args.cpus_per_cell, args.gpus_per_cell)}")
 
 
 def cmd_validate(args) -> None:
@@ -173,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="run a task with several models and report every arm against model size")
     add_task_arguments(sweep)
     sweep.add_argument("--models", required=True, help="comma-separated generators: presets, HF ids or local paths")
+    sweep.add_argument("--backend", choices=["local", "ray"], default="local",
+                       help="local: one model after another here; ray: every model as a Ray task, in parallel (pip install -e \".[ray]\")")
+    sweep.add_argument("--address", default=None, help="Ray cluster to join (e.g. auto, or host:6379); default: RAY_ADDRESS, else a new local one")
+    sweep.add_argument("--cpus-per-cell", type=float, default=1, help="CPUs Ray reserves for each model's run (its torch threads)")
+    sweep.add_argument("--gpus-per-cell", type=float, default=0, help="GPUs Ray reserves for each model's run")
     sweep.set_defaults(func=cmd_sweep)
     sub.add_parser("list", help="list the tasks with kind and sizes").set_defaults(func=cmd_list)
     score = sub.add_parser("score", help="recompute every score and the report from a run's stored predictions (no model)")

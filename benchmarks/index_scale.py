@@ -66,7 +66,7 @@ def main() -> None:
     print(f"{'index':<10}{'build s':>10}{'memory MB':>12}{'ms/query':>12}{'recall@k':>12}")
     flat, truth = measure("flat", lambda: make_index(corpus, "flat"), queries, None, args.k)  # the truth for the rest
     if getattr(faiss, "get_num_gpus", lambda: 0)():
-        measure("flat-gpu", lambda: faiss.index_cpu_to_all_gpus(flat), queries, truth, args.k)
+        measure("flat-gpu", lambda cpu=flat: faiss.index_cpu_to_all_gpus(cpu), queries, truth, args.k)
     del flat
     for kind in (kind for kind in args.kinds.split(",") if kind != "flat"):
         index, _ = measure(kind, lambda kind=kind: make_index(corpus, kind), queries, truth, args.k)

@@ -23,12 +23,20 @@ def sweep_dir(task: str, models: list[str], overrides: list[str]) -> Path:
     return results_dir() / f"sweep-{Path(task).name}-{key}"
 
 
-def run_sweep(task: str, models: list[str], overrides: list[str] = ()) -> Path:
-    """Run the task with each model in turn, then write the cross-model report."""
+def run_sweep(task: str, models: list[str], overrides: list[str] = (), backend: str = "local", address: str | None = None,
+              cpus: float = 1, gpus: float = 0) -> Path:
+    """Run the task with each model (here one after another, or as parallel Ray tasks), then write the cross-model
+    report. Either way each cell is the same `ftrag run`, so the two backends give the same run folders."""
     if len(models) < 2:
         raise UserError("sweep --models: name at least two generators, comma-separated (e.g. smollm2-135m,gemma3-270m).")
-    run_dirs = []
-    for number, model in enumerate(models, 1):
-        log.info("sweep: model %d of %d, %s", number, len(models), model)
-        run_dirs.append(run(task, [*overrides, f"model.generator={model}"]))
+    cells = [[*overrides, f"model.generator={model}"] for model in models]
+    if backend == "ray":
+        from bench.experiments.cluster import run_on_ray
+
+        run_dirs = run_on_ray(task, cells, address, cpus, gpus)
+    else:
+        run_dirs = []
+        for number, cell in enumerate(cells, 1):
+            log.info("sweep: model %d of %d, %s", number, len(models), models[number - 1])
+            run_dirs.append(run(task, cell))
     return write_comparison(run_dirs, sweep_dir(task, models, list(overrides)))

@@ -25,7 +25,7 @@ def peak_memory_mb(device: str) -> float:
     GPU: peak allocated. CPU: peak resident set (Linux VmHWM, reset by writing 5 to /proc/self/clear_refs;
     elsewhere the process peak, which cannot be reset). Every reading also counts toward the stage's peak."""
     global _stage_peak
-    if device == "cuda":
+    if device.startswith("cuda"):  # "cuda:1" in a process of a multi-GPU training
         peak = torch.cuda.max_memory_allocated() / 2**20
         torch.cuda.reset_peak_memory_stats()
     else:

@@ -71,6 +71,9 @@ class FinetuneConfig(Strict):
     validation_max: int = Field(32, ge=1)
     fit_items: int = Field(60, ge=0)  # training examples each adapter answers afterwards: has it learned them?
     checkpoint_minutes: float = Field(2.0, gt=0)  # a killed training resumes from its last checkpoint
+    # training processes: >1 runs `accelerate launch` with that many (DDP, each taking every n-th row of a batch;
+    # a GPU each, or a share of the CPU cores over gloo): bench/training/distributed.py
+    processes: int = Field(1, ge=1)
     # Paraphrase augmentation of the corpus for `ft`: up to this many other phrasings of each document, from the
     # task (data.paraphrases) or written by the generator; 0 for none
     paraphrases: int = Field(5, ge=0)

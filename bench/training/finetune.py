@@ -9,6 +9,7 @@ import logging
 import random
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,7 +29,9 @@ from bench.training import checkpoint
 
 log = logging.getLogger(__name__)
 # settings that do not change the trained weights, so not part of an adapter's cache key
-NOT_TRAINING = {"checkpoint_minutes", "fit_items"}
+# (`processes` splits each batch's rows over processes whose gradients add up to the same update: the same training,
+# its sums taken in another order)
+NOT_TRAINING = {"checkpoint_minutes", "fit_items", "processes"}
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,12 @@ class Trainer:
     best: list[torch.Tensor] | None = None
     started: float = 0.0  # perf_counter when this process began training
     saved: float = 0.0  # perf_counter of the last checkpoint
+    accelerator: object | None = None  # several processes (accelerate, DDP): bench/training/distributed.py
+
+    @property
+    def main(self) -> bool:
+        """Whether this process writes (checkpoints, the adapter): the only one, or rank 0 of several."""
+        return self.accelerator is None or self.accelerator.is_main_process
 
     def elapsed(self) -> float:
         return self.progress.seconds + time.perf_counter() - self.started
@@ -154,18 +163,28 @@ class Trainer:
         self.saved = time.perf_counter()
 
     def step(self, batch: list[tuple[list[int], int]]) -> None:
-        """One update on the batch's mean target loss, its gradient summed over parts of at most `batch_tokens`."""
-        targets, loss = sum(n for _, n in batch), 0.0
-        for part in split_by_tokens(batch, self.cfg.batch_tokens):
+        """One update on the batch's mean target loss, its gradient summed over parts of at most `batch_tokens`.
+        With several processes each takes every n-th row, and DDP adds their gradients up to the whole batch's."""
+        targets, rows, scale = sum(n for _, n in batch), batch, 1.0
+        if self.accelerator is not None:
+            rows, scale = batch[self.accelerator.process_index :: self.accelerator.num_processes], self.accelerator.num_processes
+            if not rows:  # fewer rows than processes: this one still joins the gradient exchange, adding nothing
+                rows, scale = batch[:1], 0.0
+        parts, loss, tokens = split_by_tokens(rows, self.cfg.batch_tokens), 0.0, 0
+        for number, part in enumerate(parts):
             input_ids, mask, positions, labels, keep = collate(part, self.pad_id, self.device)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device == "cuda"):
-                part_loss = answer_loss(self.model, input_ids, mask, positions, labels, keep, "sum") / targets
-            part_loss.backward()
-            loss += part_loss.item()
-            self.progress.tokens += int(mask.sum())
+            exchange = self.accelerator is None or number == len(parts) - 1  # DDP exchanges gradients once a step
+            with nullcontext() if exchange else self.accelerator.no_sync(self.model):
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda")):
+                    part_loss = answer_loss(self.model, input_ids, mask, positions, labels, keep, "sum") / targets
+                (part_loss * scale).backward()  # DDP averages over processes: scaled back to their sum
+            loss, tokens = loss + part_loss.item() * bool(scale), tokens + int(mask.sum()) * bool(scale)
+        if self.accelerator is not None:
+            loss, tokens = self.accelerator.reduce(torch.tensor([loss, tokens], dtype=torch.float64, device=self.device), "sum").tolist()
         torch.nn.utils.clip_grad_norm_(self.params, 1.0)
         self.optimizer.step(), self.schedule.step(), self.optimizer.zero_grad(set_to_none=True)
         self.progress.losses.append(loss)
+        self.progress.tokens += int(tokens)
 
 
 def run_epoch(trainer: Trainer, encoded: list[tuple[list[int], int]], seed: int, bar) -> None:
@@ -177,7 +196,7 @@ def run_epoch(trainer: Trainer, encoded: list[tuple[list[int], int]], seed: int,
         trainer.progress.batch += 1
         bar.update(1)
         bar.set_postfix(loss=f"{trainer.progress.losses[-1]:.3f}", refresh=False)
-        if time.perf_counter() - trainer.saved > 60 * trainer.cfg.checkpoint_minutes:
+        if trainer.main and time.perf_counter() - trainer.saved > 60 * trainer.cfg.checkpoint_minutes:
             trainer.checkpoint()
 
 
@@ -199,14 +218,17 @@ def stopped(trainer: Trainer) -> bool:
     return cfg.early_stopping and bool(progress.validation_losses) and progress.epoch - progress.best_epoch >= cfg.patience
 
 
-def start(model_path: str, tokenizer, steps: int, cfg: FinetuneConfig, device: str, checkpoints: Path,
-          init: Path | None = None) -> Trainer:
+def start(model_path: str, pad_id: int, steps: int, cfg: FinetuneConfig, device: str, checkpoints: Path,
+          init: Path | None = None, accelerator=None) -> Trainer:
     """A new trainer, or the one a killed training left in its last checkpoint."""
     model = prepare_model(model_path, cfg, device, init)
     params = [p for p in model.parameters() if p.requires_grad]
+    if accelerator is not None:
+        model = accelerator.prepare_model(model)  # DistributedDataParallel over the same parameters
     optimizer = torch.optim.AdamW(params, lr=cfg.lr(), weight_decay=0.0)
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
-    trainer = Trainer(model, params, optimizer, schedule, cfg, tokenizer.pad_token_id, device, checkpoints, checkpoint.Progress())
+    trainer = Trainer(model, params, optimizer, schedule, cfg, pad_id, device, checkpoints, checkpoint.Progress(),
+                      accelerator=accelerator)
     restored = checkpoint.load(checkpoints, params, optimizer)
     if restored:
         trainer.progress, trainer.best = restored
@@ -220,24 +242,37 @@ def start(model_path: str, tokenizer, steps: int, cfg: FinetuneConfig, device: s
 
 def train(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str, out: Path,
           checkpoints: Path, init: Path | None = None) -> TrainStats:
-    """1. encode  2. train epoch by epoch (resuming from the last checkpoint), measuring the held-out loss after each;
-    stop when it has not improved for `patience` epochs and keep the best epoch's weights  3. save the adapter."""
-    torch.manual_seed(seed)
+    """Encode the plan, then train here, or in `finetune.processes` processes launched through accelerate."""
     epochs = [[encode_pair(tokenizer, p, cfg.max_length) for p in pairs] for pairs in plan.epochs]
     held_out = [encode_pair(tokenizer, p, cfg.max_length) for p in plan.validation]
+    if cfg.processes > 1:
+        from bench.training.distributed import launch
+
+        return launch(model_path, epochs, held_out, tokenizer.pad_token_id, cfg, seed, device, out, checkpoints, init)
+    return train_encoded(model_path, epochs, held_out, tokenizer.pad_token_id, cfg, seed, device, out, checkpoints, init)
+
+
+def train_encoded(model_path: str, epochs: list, held_out: list, pad_id: int, cfg: FinetuneConfig, seed: int, device: str,
+                  out: Path, checkpoints: Path, init: Path | None = None, accelerator=None) -> TrainStats:
+    """Train epoch by epoch (resuming from the last checkpoint), measuring the held-out loss after each; stop when it
+    has not improved for `patience` epochs and keep the best epoch's weights; save the adapter (rank 0 alone)."""
+    torch.manual_seed(seed)
     steps = sum(-(-len(e) // cfg.batch_size) for e in epochs)
-    trainer = start(model_path, tokenizer, steps, cfg, device, checkpoints, init)
+    trainer = start(model_path, pad_id, steps, cfg, device, checkpoints, init, accelerator)
     progress = trainer.progress
-    with progress_bar(total=steps, initial=len(progress.losses), desc=f"fine-tune ({cfg.method})", unit="step") as bar:
+    with progress_bar(total=steps, initial=len(progress.losses), desc=f"fine-tune ({cfg.method})", unit="step",
+                      disable=not trainer.main) as bar:
         while progress.epoch < len(epochs) and not stopped(trainer):
             run_epoch(trainer, epochs[progress.epoch], seed, bar)
             end_epoch(trainer, held_out)
-            trainer.checkpoint()
+            if trainer.main:
+                trainer.checkpoint()
     if trainer.best is not None and cfg.early_stopping:
         with torch.no_grad():
             for param, kept in zip(trainer.params, trainer.best):
                 param.copy_(kept)
-    trainer.model.save_pretrained(out)
+    if trainer.main:
+        (accelerator.unwrap_model(trainer.model) if accelerator else trainer.model).save_pretrained(out)
     return train_stats(trainer, epochs, held_out)
 
 

@@ -1,0 +1,87 @@
+"""Fine-tuning in several processes through accelerate: DDP, one model copy per process (a GPU each, or a share of
+the CPU cores with the gloo backend).
+
+`finetune.processes=N` makes the training stage run `accelerate launch --num_processes N -m
+bench.training.distributed <job>` instead of training in the run's own process. The job file holds what `train`
+would have used: the encoded plan, the settings, the seed, where to write. Every process draws the same batches
+(seeded by seed and epoch), takes every N-th row of each, and DDP adds the gradients up, so each step is the
+single-process step on the whole batch, its sums taken in another order. Rank 0 alone writes checkpoints and the
+adapter; a killed training resumes from the last checkpoint as a single-process one does (every rank reads it).
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.records.config import FinetuneConfig
+from bench.records.errors import UserError
+from bench.records.io import atomic_write_json, read_json
+from bench.records.manifest import TrainStats
+
+
+def free_port() -> int:
+    """A port for the processes' rendezvous, so two trainings at once do not meet on accelerate's default."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when its parent dies, so killing ftrag never leaves a training running on."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def launch(model_path: str, epochs: list, held_out: list, pad_id: int, cfg: FinetuneConfig, seed: int, device: str,
+           out: Path, checkpoints: Path, init: Path | None) -> TrainStats:
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    job, stats, log = checkpoints / "job.json", checkpoints / "stats.json", checkpoints / "distributed.log"
+    atomic_write_json(job, {"model_path": model_path, "epochs": epochs, "held_out": held_out, "pad_id": pad_id,
+                            "cfg": cfg.model_dump(), "seed": seed, "device": device, "out": str(out),
+                            "checkpoints": str(checkpoints), "init": str(init) if init else None, "stats": str(stats)})
+    threads = max(1, (os.cpu_count() or 1) // cfg.processes)
+    # --multi_gpu is accelerate's torchrun launcher, one process each; on CPU the ranks' Accelerator(cpu=True) then
+    # meets over gloo (accelerate's --cpu would start a single process, or need MPI)
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(cfg.processes),
+               "--main_process_port", str(free_port()), "--mixed_precision", "no", "--dynamo_backend", "no",
+               "--module", "bench.training.distributed", str(job)]
+    environment = {**os.environ, "OMP_NUM_THREADS": str(threads)} if device == "cpu" else dict(os.environ)
+    with open(log, "w") as output:
+        done = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, env=environment, preexec_fn=die_with_parent)
+    if done.returncode != 0 or not stats.exists():
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-5:])
+        raise UserError(f"fine-tuning in {cfg.processes} processes (finetune.processes) failed, exit {done.returncode}. "
+                        f"Its log: {log}\n{tail}\nSet finetune.processes=1 to train in one process.")
+    return TrainStats.model_validate(read_json(stats))
+
+
+def main() -> None:
+    """One rank of a launched training."""
+    die_with_parent()
+    import torch
+    from accelerate import Accelerator
+
+    from bench.training.finetune import train_encoded
+
+    job = read_json(Path(sys.argv[1]))
+    accelerator = Accelerator(cpu=job["device"] == "cpu")
+    print(f"fine-tuning process {accelerator.process_index + 1} of {accelerator.num_processes} "
+          f"({accelerator.distributed_type}, {accelerator.device}, {torch.get_num_threads()} threads)", flush=True)
+    encoded = lambda rows: [(ids, n) for ids, n in rows]  # noqa: E731 (JSON gives lists; the trainer wants pairs)
+    stats = train_encoded(job["model_path"], [encoded(e) for e in job["epochs"]], encoded(job["held_out"]), job["pad_id"],
+                          FinetuneConfig.model_validate(job["cfg"]), job["seed"], str(accelerator.device), Path(job["out"]),
+                          Path(job["checkpoints"]), Path(job["init"]) if job["init"] else None, accelerator)
+    if accelerator.is_main_process:
+        atomic_write_json(Path(job["stats"]), stats.model_dump())
+    accelerator.wait_for_everyone()
+
+
+if __name__ == "__main__":
+    main()
