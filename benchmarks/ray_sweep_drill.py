@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 SMALL = ["--limit", "3", "--arms", "base,rag,ft", "finetune.epochs=2", "finetune.corpus_epochs=1", "finetune.paraphrases=0",
          "finetune.fit_items=6", "finetune.checkpoint_minutes=0.02"]
 WORKER = "ray::run_cell"
+RAY = str(Path(sys.executable).parent / "ray")  # the ray command of this environment
 
 
 def tiny_models(root: Path) -> list[Path]:
@@ -99,7 +100,7 @@ def main() -> None:
     local = sweep(models, root / "local")
     print(f"local sweep: exit {local.wait()} in {time.perf_counter() - began:.0f} s", flush=True)
 
-    subprocess.run(["ray", "start", "--head", "--num-cpus", "2", "--disable-usage-stats"], check=True, capture_output=True)
+    subprocess.run([RAY, "start", "--head", "--num-cpus", "2", "--disable-usage-stats"], check=True, capture_output=True)
     try:
         began = time.perf_counter()
         distributed = sweep(models, root / "ray", "--backend", "ray", "--address", "auto")
@@ -108,7 +109,7 @@ def main() -> None:
         print(f"ray sweep: exit {status} in {time.perf_counter() - began:.0f} s; {most} cells running at once; "
               f"worker {killed or 'none'} SIGKILLed", flush=True)
     finally:
-        subprocess.run(["ray", "stop", "--force"], capture_output=True)
+        subprocess.run([RAY, "stop", "--force"], capture_output=True)
     log = (root / "ray" / "sweep.log").read_text()
     retried = "retry" in log.lower() or "died" in log.lower() or "WorkerCrashedError" in log
     print(f"Ray's log notes the lost worker and the retry: {retried}; cached artifacts reused on the retry: "
