@@ -27,6 +27,17 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return out
 
 
+def wider_model(tiny_model_dir: Path, folder: Path) -> Path:
+    """The tiny model with twice the width (more parameters, the same tokenizer): a second generator for sweeps."""
+    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
+
+    config = AutoConfig.from_pretrained(tiny_model_dir)
+    config.hidden_size, config.intermediate_size = 64, 128
+    LlamaForCausalLM(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path, monkeypatch):
     """Each test gets its own artifact cache and results folder."""

@@ -9,17 +9,8 @@ import sys
 import pytest
 
 from bench.cli import main
+from tests.conftest import wider_model
 from tests.test_cli_e2e import FAST
-
-
-def wider_model(tiny_model_dir, folder):
-    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
-
-    config = AutoConfig.from_pretrained(tiny_model_dir)
-    config.hidden_size, config.intermediate_size = 64, 128
-    LlamaForCausalLM(config).save_pretrained(folder)
-    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(folder)
-    return folder
 
 
 def outputs(results):

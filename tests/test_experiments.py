@@ -9,6 +9,7 @@ import pytest
 from bench.cli import main
 from bench.data.probes import load_probes
 from bench.data.readers import data_dir
+from tests.conftest import wider_model
 from tests.test_cli_e2e import FAST, lines, run_dir
 
 
@@ -182,14 +183,7 @@ def test_learning_curve_trains_on_balanced_parts_and_compares_each_with_rag(tiny
 
 
 def test_sweep_runs_the_task_per_model_and_reports_every_arm_against_model_size(tiny_model_dir, tmp_path, caplog):
-    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
-
-    wider = tmp_path / "tiny-wider"
-    config = AutoConfig.from_pretrained(tiny_model_dir)
-    config.hidden_size, config.intermediate_size = 64, 128
-    LlamaForCausalLM(config).save_pretrained(wider)
-    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(wider)
-    models = f"{tiny_model_dir},{wider}"
+    models = f"{tiny_model_dir},{wider_model(tiny_model_dir, tmp_path / 'tiny-wider')}"
     args = ["sweep", "synth_qa", "--models", models, *FAST, "finetune.paraphrases=0", "--arms", "base,rag,ft"]
     assert main(args) == 0
     (sweep,) = (tmp_path / "results").glob("sweep-synth_qa-*")

@@ -36,7 +36,7 @@ def run_sweep(task: str, models: list[str], overrides: list[str] = (), backend: 
         run_dirs = run_on_ray(task, cells, address, cpus, gpus)
     else:
         run_dirs = []
-        for number, cell in enumerate(cells, 1):
-            log.info("sweep: model %d of %d, %s", number, len(models), models[number - 1])
+        for number, (model, cell) in enumerate(zip(models, cells), 1):
+            log.info("sweep: model %d of %d, %s", number, len(models), model)
             run_dirs.append(run(task, cell))
     return write_comparison(run_dirs, sweep_dir(task, models, list(overrides)))
