@@ -17,6 +17,7 @@ from bench.data.readers import data_dir
 from bench.records.cache import cache_root
 from bench.records.errors import UserError
 from bench.records.layout import results_dir
+from bench.run.pipeline import run
 
 log = logging.getLogger(__name__)
 RETRIES = 3  # attempts after a worker dies (a killed process, a lost node), each resuming from the cache
@@ -33,8 +34,6 @@ def run_cell(task: str, overrides: list[str]) -> str:
     cells sharing a machine do not fight over its cores."""
     import ray
     import torch
-
-    from bench.run.pipeline import run
 
     torch.set_num_threads(max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))))
     return str(run(task, overrides))

@@ -10,6 +10,7 @@ import hashlib
 import logging
 from pathlib import Path
 
+from bench.experiments.cluster import run_on_ray
 from bench.records.errors import UserError
 from bench.records.layout import results_dir
 from bench.report import write_comparison
@@ -31,8 +32,6 @@ def run_sweep(task: str, models: list[str], overrides: list[str] = (), backend: 
         raise UserError("sweep --models: name at least two generators, comma-separated (e.g. smollm2-135m,gemma3-270m).")
     cells = [[*overrides, f"model.generator={model}"] for model in models]
     if backend == "ray":
-        from bench.experiments.cluster import run_on_ray
-
         run_dirs = run_on_ray(task, cells, address, cpus, gpus)
     else:
         run_dirs = []

@@ -2,7 +2,7 @@
 the CPU cores with the gloo backend).
 
 `finetune.processes=N` makes the training stage run `accelerate launch --num_processes N -m
-bench.training.distributed <job>` instead of training in the run's own process. The job file holds what `train`
+bench.training.worker <job>` instead of training in the run's own process. The job file holds what `train`
 would have used: the encoded plan, the settings, the seed, where to write. Every process draws the same batches
 (seeded by seed and epoch), takes every N-th row of each, and DDP adds the gradients up, so each step is the
 single-process step on the whole batch, its sums taken in another order. Rank 0 alone writes checkpoints and the
@@ -51,7 +51,7 @@ def launch(model_path: str, epochs: list, held_out: list, pad_id: int, cfg: Fine
     # meets over gloo (accelerate's --cpu would start a single process, or need MPI)
     command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(cfg.processes),
                "--main_process_port", str(free_port()), "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--module", "bench.training.distributed", str(job)]
+               "--module", "bench.training.worker", str(job)]
     environment = {**os.environ, "OMP_NUM_THREADS": str(threads)} if device == "cpu" else dict(os.environ)
     with open(log, "w") as output:
         done = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, env=environment, preexec_fn=die_with_parent)
@@ -60,28 +60,3 @@ def launch(model_path: str, epochs: list, held_out: list, pad_id: int, cfg: Fine
         raise UserError(f"fine-tuning in {cfg.processes} processes (finetune.processes) failed, exit {done.returncode}. "
                         f"Its log: {log}\n{tail}\nSet finetune.processes=1 to train in one process.")
     return TrainStats.model_validate(read_json(stats))
-
-
-def main() -> None:
-    """One rank of a launched training."""
-    die_with_parent()
-    import torch
-    from accelerate import Accelerator
-
-    from bench.training.finetune import train_encoded
-
-    job = read_json(Path(sys.argv[1]))
-    accelerator = Accelerator(cpu=job["device"] == "cpu")
-    print(f"fine-tuning process {accelerator.process_index + 1} of {accelerator.num_processes} "
-          f"({accelerator.distributed_type}, {accelerator.device}, {torch.get_num_threads()} threads)", flush=True)
-    encoded = lambda rows: [(ids, n) for ids, n in rows]  # noqa: E731 (JSON gives lists; the trainer wants pairs)
-    stats = train_encoded(job["model_path"], [encoded(e) for e in job["epochs"]], encoded(job["held_out"]), job["pad_id"],
-                          FinetuneConfig.model_validate(job["cfg"]), job["seed"], str(accelerator.device), Path(job["out"]),
-                          Path(job["checkpoints"]), Path(job["init"]) if job["init"] else None, accelerator)
-    if accelerator.is_main_process:
-        atomic_write_json(Path(job["stats"]), stats.model_dump())
-    accelerator.wait_for_everyone()
-
-
-if __name__ == "__main__":
-    main()

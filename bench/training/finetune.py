@@ -26,6 +26,7 @@ from bench.records.config import FinetuneConfig
 from bench.records.io import atomic_write_json, read_json
 from bench.records.manifest import TrainStats
 from bench.training import checkpoint
+from bench.training.distributed import launch
 
 log = logging.getLogger(__name__)
 # settings that do not change the trained weights, so not part of an adapter's cache key
@@ -246,8 +247,6 @@ def train(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed
     epochs = [[encode_pair(tokenizer, p, cfg.max_length) for p in pairs] for pairs in plan.epochs]
     held_out = [encode_pair(tokenizer, p, cfg.max_length) for p in plan.validation]
     if cfg.processes > 1:
-        from bench.training.distributed import launch
-
         return launch(model_path, epochs, held_out, tokenizer.pad_token_id, cfg, seed, device, out, checkpoints, init)
     return train_encoded(model_path, epochs, held_out, tokenizer.pad_token_id, cfg, seed, device, out, checkpoints, init)
 

@@ -1,0 +1,34 @@
+"""One rank of a fine-tuning launched by bench/training/distributed.py (`accelerate launch --module
+bench.training.worker <job>`): reads the job, trains its share of every batch, and rank 0 writes the stats."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+
+from bench.records.config import FinetuneConfig
+from bench.records.io import atomic_write_json, read_json
+from bench.training.distributed import die_with_parent
+from bench.training.finetune import train_encoded
+
+
+def main() -> None:
+    """One rank of a launched training."""
+    die_with_parent()
+    job = read_json(Path(sys.argv[1]))
+    accelerator = Accelerator(cpu=job["device"] == "cpu")
+    print(f"fine-tuning process {accelerator.process_index + 1} of {accelerator.num_processes} "
+          f"({accelerator.distributed_type}, {accelerator.device}, {torch.get_num_threads()} threads)", flush=True)
+    encoded = lambda rows: [(ids, n) for ids, n in rows]  # noqa: E731 (JSON gives lists; the trainer wants pairs)
+    stats = train_encoded(job["model_path"], [encoded(e) for e in job["epochs"]], encoded(job["held_out"]), job["pad_id"],
+                          FinetuneConfig.model_validate(job["cfg"]), job["seed"], str(accelerator.device), Path(job["out"]),
+                          Path(job["checkpoints"]), Path(job["init"]) if job["init"] else None, accelerator)
+    if accelerator.is_main_process:
+        atomic_write_json(Path(job["stats"]), stats.model_dump())
+    accelerator.wait_for_everyone()
+
+
+if __name__ == "__main__":
+    main()
