@@ -37,9 +37,9 @@ def settings(args) -> list[str]:
 
 def cmd_run(args) -> None:
     # Imported here, not at the top: it loads torch and transformers (seconds), which no other command needs.
-    from bench.run.pipeline import run
+    from bench.run.pipeline import launcher_settings, run
 
-    run_dir = run(args.task, settings(args), args.run_id)
+    run_dir = run(args.task, launcher_settings(args.launcher, args.processes) + settings(args), args.run_id)
     print(f"\nreport: {run_dir / 'report.md'}")
 
 
@@ -152,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run every arm of a task and write a report")
     add_task_arguments(run)
     run.add_argument("--run-id", help="results folder name (default: model and config hash, so a rerun resumes)")
+    run.add_argument("--launcher", choices=["local", "accelerate"], default="local",
+                     help="accelerate: fine-tune in several processes through accelerate launch (DDP)")
+    run.add_argument("--processes", type=int, help="with --launcher accelerate: processes (default: one per GPU, or 2 on CPU)")
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check a task's YAML, data and settings (as run would), reporting every problem")
     add_task_arguments(validate)

@@ -1,15 +1,25 @@
 """Fine-tuning in two processes through accelerate (DDP over gloo, on CPU) trains the adapter one process trains."""
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from bench.models.loading import load_tokenizer
-from bench.records.config import FinetuneConfig
+from bench.records.config import FinetuneConfig, resolve_config
+from bench.records.errors import UserError
+from bench.records.io import read_json
+from bench.run.pipeline import launcher_settings
 from bench.training.finetune import TrainPair, TrainPlan, train
 
 # 21 pairs in batches of 5: the last batch has one row, so the second process adds nothing to that step but still
 # joins its gradient exchange; at 40 tokens a part, a process's rows are split into parts of their own
 PAIRS = [TrainPair(f"Question: price of lamp {i}?", f"${10 + i}") for i in range(21)]
 PLAN = TrainPlan([PAIRS, PAIRS, PAIRS], [TrainPair("Question: price of lamp 30?", "$40")])
+LONG = TrainPlan([PAIRS] * 8, PLAN.validation)  # 40 steps: time to kill it in the middle
 
 
 def test_two_processes_train_the_same_adapter_with_the_same_loss_curve(tiny_model_dir, tmp_path):
@@ -26,3 +36,39 @@ def test_two_processes_train_the_same_adapter_with_the_same_loss_curve(tiny_mode
     assert mine.keys() == theirs.keys() and all(torch.allclose(mine[k], theirs[k], atol=1e-5) for k in mine)
     log = (tmp_path / "two-checkpoints" / "distributed.log").read_text()
     assert "process 1 of 2 (DistributedType.MULTI_CPU" in log and "process 2 of 2 (DistributedType.MULTI_CPU" in log
+
+
+def test_a_killed_two_process_training_resumes_to_the_adapter_of_one_never_killed(tiny_model_dir, tmp_path):
+    """SIGKILL the process that launched the ranks once a checkpoint exists: its ranks die with it, and the next
+    launch goes on from the checkpoint to the same losses and weights as an unbroken 2-process training."""
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    cfg = FinetuneConfig(batch_size=5, batch_tokens=40, learning_rate=2e-2, checkpoint_minutes=1e-9, processes=2)  # every step
+    whole = train(str(tiny_model_dir), tokenizer, LONG, cfg, 0, "cpu", tmp_path / "whole", tmp_path / "whole-checkpoints")
+    out, checkpoints = tmp_path / "killed", tmp_path / "killed-checkpoints"
+    script = (f"from tests.test_distributed import *; from bench.records.config import FinetuneConfig; "
+              f"train({str(tiny_model_dir)!r}, load_tokenizer({str(tiny_model_dir)!r}), LONG, "
+              f"FinetuneConfig.model_validate({cfg.model_dump()!r}), 0, 'cpu', Path({str(out)!r}), Path({str(checkpoints)!r}))")
+    launcher = subprocess.Popen([sys.executable, "-c", "from pathlib import Path; " + script], cwd=Path(__file__).parents[1])
+    progress, deadline = checkpoints / "progress.json", time.monotonic() + 240
+    while not (progress.exists() and 4 <= len(read_json(progress)["losses"]) < 30):  # killed mid-training
+        assert launcher.poll() is None and time.monotonic() < deadline, "the training ended or never checkpointed"
+        time.sleep(0.05)
+    launcher.kill()
+    launcher.wait()
+    time.sleep(3)  # PDEATHSIG: the ranks go with their launcher
+    assert not [line for line in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
+                if str(checkpoints / "job.json") in line], "a rank outlived its killed launcher"
+    assert not (out / "adapter_model.safetensors").exists()
+    resumed = train(str(tiny_model_dir), tokenizer, LONG, cfg, 0, "cpu", out, checkpoints)
+    assert resumed.losses == whole.losses and resumed.validation_losses == whole.validation_losses
+    mine, theirs = (load_file(str(folder / "adapter_model.safetensors")) for folder in (tmp_path / "whole", out))
+    assert mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
+
+
+def test_launcher_accelerate_stands_for_the_processes_setting():
+    assert launcher_settings("accelerate", 3) == ["finetune.processes=3"]
+    assert launcher_settings("accelerate", None) == [f"finetune.processes={torch.cuda.device_count() or 2}"]
+    assert launcher_settings("local", None) == []
+    with pytest.raises(UserError, match="add --launcher accelerate"):
+        launcher_settings("local", 2)
+    assert resolve_config("synth_qa", cli_overrides=launcher_settings("accelerate", 2)).finetune.processes == 2

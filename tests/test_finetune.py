@@ -157,3 +157,38 @@ def test_a_killed_training_resumes_from_its_checkpoint_to_the_same_adapter(tiny_
     a, b = load_file(str(whole / "adapter_model.safetensors")), load_file(str(resumed / "adapter_model.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert not list((tmp_path / "killed" / "adapter").glob(".partial-*"))  # spent checkpoints are removed
+
+
+def test_a_kill_between_a_checkpoints_two_writes_resumes_from_the_last_whole_one(tiny_model_dir, tmp_path, monkeypatch):
+    """Killed after the new weights are written but before the progress that names them: the resumed training reads
+    the previous weights with their own progress, and ends at the unbroken training's adapter."""
+    from safetensors.torch import load_file
+
+    from bench.training import checkpoint
+
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    epoch = [TrainPair(f"Question: price of lamp {i}?", f"${10 + i}") for i in range(8)] * 2
+    plan = TrainPlan([epoch] * 2, [TrainPair("Question: price of lamp 9?", "$19")])
+    cfg = FinetuneConfig(batch_size=4, learning_rate=2e-2, checkpoint_minutes=1e-9, early_stopping=False)
+    monkeypatch.setenv("FTRAG_CACHE_DIR", str(tmp_path / "whole"))
+    whole, whole_stats = train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
+
+    monkeypatch.setenv("FTRAG_CACHE_DIR", str(tmp_path / "killed"))
+    real_write, writes = checkpoint.atomic_write_json, []
+
+    def killed_on_the_fifth_progress(path, data):
+        if len(writes) == 4:
+            raise SystemExit("killed")  # the fifth state file is in place; its progress never lands
+        writes.append(path)
+        real_write(path, data)
+
+    monkeypatch.setattr(checkpoint, "atomic_write_json", killed_on_the_fifth_progress)
+    with pytest.raises(SystemExit):
+        train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
+    folder = next((tmp_path / "killed" / "adapter").glob(".partial-*"))
+    assert len(list(folder.glob("state-*.safetensors"))) == 2  # the last whole checkpoint's, and the orphan
+    monkeypatch.setattr(checkpoint, "atomic_write_json", real_write)
+    resumed, resumed_stats = train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
+    assert resumed_stats.losses == whole_stats.losses
+    a, b = load_file(str(whole / "adapter_model.safetensors")), load_file(str(resumed / "adapter_model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -20,6 +20,11 @@ def pick_device(setting: str) -> str:
     return "mps" if torch.backends.mps.is_available() else "cpu"
 
 
+def training_processes() -> int:
+    """Processes `ftrag run --launcher accelerate` trains in when not told: one per GPU, else 2 CPU processes (gloo)."""
+    return torch.cuda.device_count() if torch.cuda.is_available() else 2
+
+
 def peak_memory_mb(device: str) -> float:
     """Peak memory since the last call, then reset, so each batch reports its own peak, not the process's so far.
     GPU: peak allocated. CPU: peak resident set (Linux VmHWM, reset by writing 5 to /proc/self/clear_refs;

@@ -17,7 +17,7 @@ from bench.arms.sources import ExampleIndex, Sources, examples_as_docs, fewshot_
 from bench.data.tasks import Task, select_items, validate_task
 from bench.eval.metrics import metric_family
 from bench.eval.scoring import score_run
-from bench.models.device import pick_device, stage_peak_mb
+from bench.models.device import pick_device, stage_peak_mb, training_processes
 from bench.models.loading import count_parameters, load_generator, load_tokenizer
 from bench.models.presets import resolve_embedder, resolve_generator
 from bench.records.arms import ARMS, Arm, default_arms
@@ -38,6 +38,17 @@ from bench.training.paraphrase import model_paraphrases, paraphrases_for
 from bench.training.pairs import ft_plan, raft_plan, split_validation, training_sample
 
 log = logging.getLogger(__name__)
+
+
+def launcher_settings(launcher: str, processes: int | None) -> list[str]:
+    """`ftrag run --launcher accelerate [--processes N]` as the setting it stands for, finetune.processes=N (one
+    process per GPU, or 2 CPU processes, when N is not given); a key=value on the command line still overrides it."""
+    if launcher == "accelerate":
+        return [f"finetune.processes={processes or training_processes()}"]
+    if processes:
+        raise UserError("run --processes: it sets how many processes --launcher accelerate starts; add --launcher accelerate "
+                        "(or set finetune.processes=N).")
+    return []
 
 
 def run(task_name: str, overrides: list[str] = (), run_id: str | None = None) -> Path:

@@ -1,10 +1,13 @@
 """Resumable fine-tuning: everything a killed training needs to go on exactly where it stopped.
 
-A checkpoint is two files written atomically side by side in `<cache>/adapter/.partial-<key>/`: `state.safetensors`
-(the trainable weights, the best epoch's weights, the optimizer's moments, torch's random state) and
-`progress.json` (epoch and batch reached, losses so far, scheduler state, elapsed seconds). Safetensors, never a
-pickle: a checkpoint is data, not code. Batches are drawn from a generator seeded by (seed, epoch), so the order
-of the epoch in progress is drawn again, identical, on resume.
+A checkpoint is two files written atomically side by side in `<cache>/adapter/.partial-<key>/`:
+`state-<epoch>-<batch>.safetensors` (the trainable weights, the best epoch's weights, the optimizer's moments,
+torch's random state) and `progress.json` (epoch and batch reached, losses so far, scheduler state, elapsed
+seconds, and the name of its state file). The state is written first under a new name and the previous one removed
+only once the progress points at the new one, so a kill between the two writes leaves the last whole checkpoint,
+never new weights read with old progress. Safetensors, never a pickle: a checkpoint is data, not code. Batches are
+drawn from a generator seeded by (seed, epoch), so the order of the epoch in progress is drawn again, identical, on
+resume.
 """
 from __future__ import annotations
 
@@ -30,10 +33,11 @@ class Progress:
     best_epoch: int = 0  # 1-based; 0: none yet
     best_loss: float = float("inf")
     scheduler: dict = field(default_factory=dict)
+    state: str = ""  # the state file these counts belong to
 
 
 def save(folder: Path, progress: Progress, params: list[torch.Tensor], best: list[torch.Tensor] | None, optimizer) -> None:
-    """Write the checkpoint: the weights first, then the progress that points at them (each file atomically)."""
+    """Write the checkpoint: the weights under a new name, then the progress that points at them, then drop the old."""
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {f"param.{i}": p.detach().cpu().contiguous() for i, p in enumerate(params)}
     tensors |= {f"best.{i}": p.detach().cpu().contiguous() for i, p in enumerate(best or [])}
@@ -41,18 +45,23 @@ def save(folder: Path, progress: Progress, params: list[torch.Tensor], best: lis
         for name, value in optimizer.state.get(p, {}).items():
             tensors[f"optimizer.{i}.{name}"] = value.detach().cpu().contiguous()
     tensors["rng.torch"] = torch.get_rng_state()
-    tmp = folder / ".state.safetensors.tmp"
+    previous, progress.state = progress.state, f"state-{progress.epoch}-{progress.batch}.safetensors"
+    tmp = folder / f".{progress.state}.tmp"
     save_file(tensors, str(tmp))
-    os.replace(tmp, folder / "state.safetensors")
+    os.replace(tmp, folder / progress.state)
     atomic_write_json(folder / "progress.json", asdict(progress))
+    if previous and previous != progress.state:
+        (folder / previous).unlink(missing_ok=True)
 
 
 def load(folder: Path, params: list[torch.Tensor], optimizer) -> tuple[Progress, list[torch.Tensor] | None] | None:
     """Restore a checkpoint into the weights and optimizer; (progress, best weights), or None when there is none."""
-    if not (folder / "progress.json").exists() or not (folder / "state.safetensors").exists():
+    if not (folder / "progress.json").exists():
         return None
     progress = Progress(**read_json(folder / "progress.json"))
-    tensors = load_file(str(folder / "state.safetensors"))
+    if not progress.state or not (folder / progress.state).exists():
+        return None  # a checkpoint of an older layout, or one torn by hand: train from the start
+    tensors = load_file(str(folder / progress.state))
     with torch.no_grad():
         for i, p in enumerate(params):
             p.copy_(tensors[f"param.{i}"].to(p.device))
