@@ -45,10 +45,10 @@ def test_a_killed_two_process_training_resumes_to_the_adapter_of_one_never_kille
     cfg = FinetuneConfig(batch_size=5, batch_tokens=40, learning_rate=2e-2, checkpoint_minutes=1e-9, processes=2)  # every step
     whole = train(str(tiny_model_dir), tokenizer, LONG, cfg, 0, "cpu", tmp_path / "whole", tmp_path / "whole-checkpoints")
     out, checkpoints = tmp_path / "killed", tmp_path / "killed-checkpoints"
-    script = (f"from tests.test_distributed import *; from bench.records.config import FinetuneConfig; "
+    script = (f"from tests.test_distributed import *; "  # this module's imports and plans
               f"train({str(tiny_model_dir)!r}, load_tokenizer({str(tiny_model_dir)!r}), LONG, "
               f"FinetuneConfig.model_validate({cfg.model_dump()!r}), 0, 'cpu', Path({str(out)!r}), Path({str(checkpoints)!r}))")
-    launcher = subprocess.Popen([sys.executable, "-c", "from pathlib import Path; " + script], cwd=Path(__file__).parents[1])
+    launcher = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parents[1])
     progress, deadline = checkpoints / "progress.json", time.monotonic() + 240
     while not (progress.exists() and 4 <= len(read_json(progress)["losses"]) < 30):  # killed mid-training
         assert launcher.poll() is None and time.monotonic() < deadline, "the training ended or never checkpointed"

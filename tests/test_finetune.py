@@ -126,15 +126,27 @@ def test_training_stops_when_the_held_out_loss_stops_improving_and_keeps_the_bes
     assert kept_all.epochs_run == 8 == kept_all.best_epoch and len(kept_all.validation_losses) == 8  # the curve, no stopping
 
 
-def test_a_killed_training_resumes_from_its_checkpoint_to_the_same_adapter(tiny_model_dir, tmp_path, monkeypatch):
+RESUMABLE = FinetuneConfig(batch_size=4, learning_rate=2e-2, checkpoint_minutes=1e-9, early_stopping=False)  # a checkpoint every step
+
+
+def lamp_plan(epochs: int) -> TrainPlan:
+    epoch = [TrainPair(f"Question: price of lamp {i}?", f"${10 + i}") for i in range(8)] * 2
+    return TrainPlan([epoch] * epochs, [TrainPair("Question: price of lamp 9?", "$19")])
+
+
+def same_weights(one, other) -> bool:
+    """Two adapter folders hold the same tensors, bit for bit."""
     from safetensors.torch import load_file
 
+    a, b = (load_file(str(folder / "adapter_model.safetensors")) for folder in (one, other))
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_killed_training_resumes_from_its_checkpoint_to_the_same_adapter(tiny_model_dir, tmp_path, monkeypatch):
     from bench.training import finetune
 
     tokenizer = load_tokenizer(str(tiny_model_dir))
-    epoch = [TrainPair(f"Question: price of lamp {i}?", f"${10 + i}") for i in range(8)] * 2
-    plan = TrainPlan([epoch] * 3, [TrainPair("Question: price of lamp 9?", "$19")])
-    cfg = FinetuneConfig(batch_size=4, learning_rate=2e-2, checkpoint_minutes=1e-9, early_stopping=False)  # a checkpoint every step
+    plan, cfg = lamp_plan(3), RESUMABLE
     monkeypatch.setenv("FTRAG_CACHE_DIR", str(tmp_path / "whole"))
     whole, whole_stats = train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
 
@@ -154,22 +166,17 @@ def test_a_killed_training_resumes_from_its_checkpoint_to_the_same_adapter(tiny_
     monkeypatch.setattr(finetune.Trainer, "step", real_step)
     resumed, resumed_stats = train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
     assert resumed_stats.losses == whole_stats.losses and resumed_stats.validation_losses == whole_stats.validation_losses
-    a, b = load_file(str(whole / "adapter_model.safetensors")), load_file(str(resumed / "adapter_model.safetensors"))
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert same_weights(whole, resumed)
     assert not list((tmp_path / "killed" / "adapter").glob(".partial-*"))  # spent checkpoints are removed
 
 
 def test_a_kill_between_a_checkpoints_two_writes_resumes_from_the_last_whole_one(tiny_model_dir, tmp_path, monkeypatch):
     """Killed after the new weights are written but before the progress that names them: the resumed training reads
     the previous weights with their own progress, and ends at the unbroken training's adapter."""
-    from safetensors.torch import load_file
-
     from bench.training import checkpoint
 
     tokenizer = load_tokenizer(str(tiny_model_dir))
-    epoch = [TrainPair(f"Question: price of lamp {i}?", f"${10 + i}") for i in range(8)] * 2
-    plan = TrainPlan([epoch] * 2, [TrainPair("Question: price of lamp 9?", "$19")])
-    cfg = FinetuneConfig(batch_size=4, learning_rate=2e-2, checkpoint_minutes=1e-9, early_stopping=False)
+    plan, cfg = lamp_plan(2), RESUMABLE
     monkeypatch.setenv("FTRAG_CACHE_DIR", str(tmp_path / "whole"))
     whole, whole_stats = train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
 
@@ -190,5 +197,4 @@ def test_a_kill_between_a_checkpoints_two_writes_resumes_from_the_last_whole_one
     monkeypatch.setattr(checkpoint, "atomic_write_json", real_write)
     resumed, resumed_stats = train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
     assert resumed_stats.losses == whole_stats.losses
-    a, b = load_file(str(whole / "adapter_model.safetensors")), load_file(str(resumed / "adapter_model.safetensors"))
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert same_weights(whole, resumed)
