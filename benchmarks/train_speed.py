@@ -1,64 +1,111 @@
-"""Training throughput of the fine-tuning loop on the embedded generator: prints tokens/second.
+"""Training throughput of ftrag's fine-tuning step on the embedded generator: tokens/second and MFU.
 
-    .venv/bin/python benchmarks/train_speed.py [--model smollm2-135m] [--steps 6]
+    .venv/bin/python benchmarks/train_speed.py [--model smollm2-135m] [--steps 6] [--methods lora,full]
 
-Compares the loss over answer positions only (logits_to_keep, what ftrag does) with the full LM head,
-for short closed-book QA sequences and long RAFT sequences. Figures vary 2-6x with other load on the cores.
+Runs ftrag's own step (`answer_loss` over parts of at most `finetune.batch_tokens`, AdamW) on synth_qa's training
+pairs as the `ft` arm prompts them (closed-book QA) and as `ft_rag` does (two chunks of context before the question),
+once with the prompt prefix every row shares run once per part and once with every row run whole.
+
+MFU is the model FLOPs per second over the matmul peak measured here at the start (fp32, 2048 x 2048, these
+threads), counting 2N FLOPs per token forward and 2N backward for LoRA (no weight gradients of the frozen weights),
+6N for full fine-tuning, N the non-embedding parameters, and counting every token of every row even where the
+shared prefix ran once (so sharing shows as a higher MFU than the hardware does). Figures vary 2-6x with other
+load on the cores.
 """
 from __future__ import annotations
 
 import argparse
-import random
+import json
 import time
+from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
+from bench.arms.prompts import QA_INSTRUCTION, build_user_text
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.models.presets import resolve_generator
 from bench.records.config import FinetuneConfig
-from bench.training.finetune import TrainPair, collate, encode_pair, prepare_model
+from bench.training import finetune
+from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model, split_by_tokens
+
+TASK = Path(__file__).resolve().parent.parent / "tasks" / "synth_qa"
 
 
-def measure(model, tokenizer, pairs, batch_size: int, steps: int, answer_only: bool) -> float:
-    encoded = [encode_pair(tokenizer, p, 512) for p in pairs]
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=1e-5)
-    tokens, began = 0, None
+def read_jsonl(name: str) -> list[dict]:
+    return [json.loads(line) for line in (TASK / name).read_text().splitlines() if line.strip()]
+
+
+def matmul_peak(size: int = 2048, reps: int = 10) -> float:
+    """Measured fp32 matmul FLOP/s on these threads (the best of three timings)."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    best = float("inf")
+    for _ in range(3):
+        began = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        best = min(best, (time.perf_counter() - began) / reps)
+    return 2 * size**3 / best
+
+
+def task_pairs(tokenizer, with_context: bool) -> list[TrainPair]:
+    train = read_jsonl("train.jsonl")
+    docs = {d["id"]: d["text"] for d in read_jsonl("corpus.jsonl")}
+    pairs = []
+    for i, row in enumerate(train[:64]):
+        context = ""
+        if with_context:  # the gold page (if any) and distractors, as ft_rag's training prompts hold
+            pages = [docs[d] for d in row["doc_ids"]] + list(docs.values())[i % len(docs):]
+            context = f"Documents:\n[1] {pages[0]}\n[2] {pages[1]}"
+        pairs.append(TrainPair(format_prompt(tokenizer, build_user_text(row["question"], QA_INSTRUCTION, context)),
+                               row["answer"]))
+    return pairs
+
+
+def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int) -> float:
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    tokens, began = 0, 0.0
     for step in range(steps + 1):  # the first step warms up and is not timed
         if step == 1:
             began, tokens = time.perf_counter(), 0
-        batch = encoded[(step * batch_size) % len(encoded):][:batch_size]
-        ids, mask, pos, labels, keep = collate(batch, tokenizer.pad_token_id, "cpu")
-        keep = keep if answer_only else ids.shape[1]
-        logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=keep).logits
-        tail = logits[:, -labels.shape[1] - 1 : -1]
-        F.cross_entropy(tail.reshape(-1, tail.shape[-1]), labels.reshape(-1), ignore_index=-100).backward()
+        batch = encoded[(step * cfg.batch_size) % len(encoded):][: cfg.batch_size]
+        targets = sum(n for _, n in batch)
+        for part in split_by_tokens(batch, cfg.batch_tokens):
+            (answer_loss(model, part, tokenizer.pad_token_id, "cpu", "sum") / targets).backward()
         optimizer.step(), optimizer.zero_grad()
-        tokens += int(mask.sum())
+        tokens += sum(len(ids) for ids, _ in batch)
     return tokens / (time.perf_counter() - began)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--steps", type=int, default=6)
-    parser.add_argument("--method", default="lora", choices=["lora", "full"])
+    parser.add_argument("--methods", default="lora,full")
     args = parser.parse_args()
     path = resolve_generator(args.model)
     tokenizer = load_tokenizer(path)
-    rng = random.Random(0)
-    words = "the kettle drone lamp router warranty price weight battery release compatible policy".split()
-    doc = lambda n: " ".join(rng.choice(words) for _ in range(n))
-    short = [TrainPair(format_prompt(tokenizer, f"Question: {doc(12)}?"), "$249") for _ in range(64)]
-    long = [TrainPair(format_prompt(tokenizer, f"Documents:\n[1] {doc(80)}\n[2] {doc(80)}\nQuestion: {doc(12)}?"), "$249") for _ in range(64)]
-    model = prepare_model(path, FinetuneConfig(method=args.method), "cpu")
-    print(f"{args.model} {args.method}, torch threads {torch.get_num_threads()}")
-    for name, pairs in (("closed-book QA", short), ("RAFT (2 chunks)", long)):
-        length = sum(len(encode_pair(tokenizer, p, 512)[0]) for p in pairs) / len(pairs)
-        for answer_only in (True, False):
-            rate = measure(model, tokenizer, pairs, 8, args.steps, answer_only)
-            print(f"{name:<16} {length:5.0f} tokens/seq  {'answer-only head' if answer_only else 'full LM head':<17} {rate:7.0f} tok/s")
+    peak = matmul_peak()
+    print(f"{args.model}, torch threads {torch.get_num_threads()}, measured fp32 matmul peak {peak / 1e9:.0f} GFLOP/s")
+    sets = {name: [encode_pair(tokenizer, p, 384) for p in task_pairs(tokenizer, context)]
+            for name, context in (("closed-book QA", False), ("RAFT (2 chunks)", True))}
+    shared_min = finetune.SHARED_PREFIX_MIN
+    for method in args.methods.split(","):
+        cfg = FinetuneConfig(method=method)
+        model = prepare_model(path, cfg, "cpu")
+        base = model.get_base_model() if method == "lora" else model
+        n = sum(p.numel() for name, p in base.named_parameters() if "embed" not in name and "lora" not in name)
+        flops_per_token = (4 if method == "lora" else 6) * n
+        for name, encoded in sets.items():
+            length = sum(len(ids) for ids, _ in encoded) / len(encoded)
+            for shared in (True, False):
+                finetune.SHARED_PREFIX_MIN = shared_min if shared else 10**9
+                rate = tokens_per_second(model, tokenizer, encoded, cfg, args.steps)
+                print(f"{method:<4} {name:<16} {length:4.0f} tokens/seq  "
+                      f"{'shared prefix once' if shared else 'every row whole':<18} {rate:6.0f} tok/s  "
+                      f"MFU {rate * flops_per_token / peak:5.1%}", flush=True)
+        finetune.SHARED_PREFIX_MIN = shared_min
+        del model
 
 
 if __name__ == "__main__":

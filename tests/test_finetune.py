@@ -9,7 +9,7 @@ from bench.models.choice import choice_token_ids
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.records.config import FinetuneConfig
 from bench.records.errors import UserError
-from bench.training.finetune import TrainPair, TrainPlan, answer_loss, collate, encode_pair, split_by_tokens, train_cached
+from bench.training.finetune import TrainPair, TrainPlan, answer_loss, collate, encode_pair, shared_prefix, split_by_tokens, train_cached
 
 
 def test_collate_left_pads_and_aligns_labels_with_the_targets():
@@ -54,8 +54,8 @@ def test_answer_only_loss_equals_the_loss_over_full_logits(tiny_model_dir):
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     tokenizer = load_tokenizer(str(tiny_model_dir))
     encoded = [encode_pair(tokenizer, TrainPair(p, t), 64) for p, t in [("Question: price of lamp?", "$12"), ("Q: year?", "It was 2019")]]
+    fast = answer_loss(model, encoded, tokenizer.pad_token_id, "cpu")
     input_ids, mask, positions, labels, keep = collate(encoded, tokenizer.pad_token_id, "cpu")
-    fast = answer_loss(model, input_ids, mask, positions, labels, keep)
     full_labels = torch.full_like(input_ids, -100)
     full_labels[:, -labels.shape[1]:] = labels
     logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions).logits
@@ -80,10 +80,44 @@ def test_a_batch_split_by_tokens_gives_the_whole_batch_gradient(tiny_model_dir):
         model.zero_grad()
         targets = sum(n for _, n in batch)
         for group in groups:
-            (answer_loss(model, *collate(group, tokenizer.pad_token_id, "cpu"), reduction="sum") / targets).backward()
+            (answer_loss(model, group, tokenizer.pad_token_id, "cpu", "sum") / targets).backward()
         return torch.cat([p.grad.flatten() for p in model.parameters()])
 
     assert torch.allclose(gradient(parts), gradient([batch]), atol=1e-6)
+
+
+def test_shared_prefix_stops_before_each_rows_last_prompt_token():
+    assert shared_prefix([([1, 2, 3, 4, 9], 1), ([1, 2, 3, 5, 6, 9], 2)]) == 3
+    assert shared_prefix([([1, 2, 3, 9], 1), ([1, 2, 3, 9], 1)]) == 2  # identical rows: the last prompt token stays
+    assert shared_prefix([([1, 9], 1), ([2, 9], 1)]) == 0
+
+
+def test_a_shared_prompt_prefix_run_once_gives_the_same_loss_and_gradient(tiny_model_dir, monkeypatch):
+    """Rows that share a long template: its keys and values computed once and repeated for every row, with padding
+    between the prefix and each row's own tokens, give the loss and LoRA gradient of the rows run whole."""
+    import bench.training.finetune as finetune
+
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    model = finetune.prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu")
+    for p in (p for name, p in model.named_parameters() if "lora_B" in name):
+        torch.nn.init.normal_(p, std=0.1)  # LoRA's B starts at zero: give the adapter a path the gradient must cross
+    template = "You answer questions about the products of Rolith Electric, in a few words. Question: "
+    texts = [(template + q, a) for q, a in [("price of lamp?", "$12"), ("what year did the kettle go on sale?", "2019"),
+                                            ("weight?", "1.2 kg")]]
+    batch = [encode_pair(tokenizer, TrainPair(p, t), 64) for p, t in texts]
+    assert shared_prefix(batch) >= finetune.SHARED_PREFIX_MIN
+
+    def loss_and_gradient():
+        model.zero_grad()
+        loss = answer_loss(model, batch, tokenizer.pad_token_id, "cpu", "sum")
+        loss.backward()
+        return loss.detach(), torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])
+
+    shared = loss_and_gradient()
+    monkeypatch.setattr(finetune, "SHARED_PREFIX_MIN", 10_000)
+    whole = loss_and_gradient()
+    assert torch.allclose(shared[0], whole[0], atol=1e-5) and torch.allclose(shared[1], whole[1], atol=1e-5)
+    assert shared[1].abs().sum() > 0
 
 
 PAIRS = [TrainPair(f"Question: price of lamp {i}?", f"${10 + i}") for i in range(8)] * 20
