@@ -20,10 +20,11 @@ def item_values(run: list[Scored], metric: Metric) -> dict[str, tuple[str, float
     return {s.item.id: (s.item.stratum, v) for s in run if (v := metric.value(s)) is not None}
 
 
-def compare(a_runs: Runs, b_runs: Runs, metric: Metric, ids: list[str], cfg: RunConfig):
-    """One arm against another on the given items; several seeds of either arm: their variance counts too."""
-    a = [[item_values(run, metric)[i][1] for i in ids] for run in a_runs]
-    b = [[item_values(run, metric)[i][1] for i in ids] for run in b_runs]
+def compare(a_values: list[dict], b_values: list[dict], ids: list[str], cfg: RunConfig):
+    """One arm against another on the given items, from each run's item values (`item_values`); several seeds of
+    either arm: their variance counts too."""
+    a = [[values[i][1] for i in ids] for values in a_values]
+    b = [[values[i][1] for i in ids] for values in b_values]
     if len(a) == 1 and len(b) == 1:
         return paired_test(a[0], b[0], cfg.bootstrap_resamples, cfg.seed)
     return seed_paired_test(a, b, cfg.bootstrap_resamples, cfg.seed)
@@ -32,10 +33,11 @@ def compare(a_runs: Runs, b_runs: Runs, metric: Metric, ids: list[str], cfg: Run
 def comparisons(runs_by_arm: dict[str, Runs], metric: Metric, cfg: RunConfig) -> list[Comparison]:
     """Every pair of arms on one metric, over the items every run of both scored, overall and per stratum."""
     rows = []
+    values = {arm: [item_values(run, metric) for run in runs] for arm, runs in runs_by_arm.items()}  # once per run
     names = list(runs_by_arm)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            scored = [item_values(run, metric) for run in runs_by_arm[a] + runs_by_arm[b]]
+            scored = values[a] + values[b]
             shared = [item for item in scored[0] if all(item in found for found in scored)]
             stratum_of = {item: scored[0][item][0] for item in shared}
             # dict.fromkeys: once each, in order, even when the task names its only stratum "all" (banking77)
@@ -43,7 +45,7 @@ def comparisons(runs_by_arm: dict[str, Runs], metric: Metric, cfg: RunConfig) ->
                 ids = [item for item in shared if stratum == "all" or stratum_of[item] == stratum]
                 if stratum != "all" and len(ids) == len(shared):
                     continue  # one stratum only: "all" already says it
-                test = compare(runs_by_arm[a], runs_by_arm[b], metric, ids, cfg)
+                test = compare(values[a], values[b], ids, cfg)
                 rows.append(Comparison(a=a, b=b, metric=metric.name, stratum=stratum, diff=test.diff, p=test.p, test=test.test))
     return rows
 

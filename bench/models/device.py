@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 import resource
 from pathlib import Path
@@ -58,9 +59,15 @@ def release_memory() -> None:
     """Hand freed memory back to the system between stages. glibc keeps freed tensors' pages in its heap, so without
     this the answering stages after a fine-tuning would hold (and report) its ~3 GB though they need far less."""
     gc.collect()
-    libc = ctypes.util.find_library("c")
+    libc = c_library()
     if libc:
         try:
             ctypes.CDLL(libc).malloc_trim(0)
         except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
             pass
+
+
+@functools.cache
+def c_library() -> str | None:
+    """The C library's name, looked up once: find_library runs ldconfig or a compiler, about half a second a call."""
+    return ctypes.util.find_library("c")
