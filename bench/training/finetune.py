@@ -93,11 +93,11 @@ def shared_prefix(encoded: list[tuple[list[int], int]]) -> int:
 
 
 def answer_loss(model, encoded: list[tuple[list[int], int]], pad_id: int, device: str,
-                reduction: str = "mean") -> torch.Tensor:
+                reduction: str = "mean", share_prefix: bool = True) -> torch.Tensor:
     """Cross-entropy over the rows' target tokens (mean or sum), the LM head on the last `keep` positions only.
     A long prefix that every row shares runs once, its keys and values repeated for each row: the same loss and
     gradient (it flows back through the repeat), at a fraction of the compute when prompts share a template."""
-    prefix = shared_prefix(encoded) if len(encoded) > 1 else 0
+    prefix = shared_prefix(encoded) if share_prefix and len(encoded) > 1 else 0
     prefix = prefix if prefix >= SHARED_PREFIX_MIN else 0
     input_ids, mask, positions, labels, keep = collate([(ids[prefix:], n) for ids, n in encoded], pad_id, device)
     cache = None
@@ -205,7 +205,9 @@ class Trainer:
             exchange = self.accelerator is None or number == len(parts) - 1  # DDP exchanges gradients once a step
             with nullcontext() if exchange else self.accelerator.no_sync(self.model):
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda")):
-                    part_loss = answer_loss(self.model, part, self.pad_id, self.device, "sum") / targets
+                    # one forward per part under DDP: a second one before backward would mark its weights ready twice
+                    part_loss = answer_loss(self.model, part, self.pad_id, self.device, "sum",
+                                            share_prefix=self.accelerator is None) / targets
                 (part_loss * scale).backward()  # DDP averages over processes: scaled back to their sum
             loss, tokens = loss + part_loss.item() * bool(scale), tokens + sum(len(ids) for ids, _ in part) * bool(scale)
         if self.accelerator is not None:
