@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_task_arguments(run)
     run.add_argument("--run-id", help="results folder name (default: model and config hash, so a rerun resumes)")
     run.add_argument("--launcher", choices=["local", "accelerate"], default="local",
-                     help="accelerate: fine-tune in several processes through accelerate launch (DDP)")
+                     help="accelerate: fine-tune in several processes through accelerate launch (DDP; finetune.sharding=fsdp shards the model)")
     run.add_argument("--processes", type=int, help="with --launcher accelerate: processes (default: one per GPU, or 2 on CPU)")
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check a task's YAML, data and settings (as run would), reporting every problem")

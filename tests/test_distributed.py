@@ -1,4 +1,5 @@
-"""Fine-tuning in two processes through accelerate (DDP over gloo, on CPU) trains the adapter one process trains."""
+"""Fine-tuning in two processes through accelerate (DDP, or FSDP's shards, over gloo on CPU) trains the adapter one
+process trains."""
 import subprocess
 import sys
 import time
@@ -22,27 +23,32 @@ PLAN = TrainPlan([PAIRS, PAIRS, PAIRS], [TrainPair("Question: price of lamp 30?"
 LONG = TrainPlan([PAIRS] * 8, PLAN.validation)  # 40 steps: time to kill it in the middle
 
 
-def test_two_processes_train_the_same_adapter_with_the_same_loss_curve(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("sharding, method", [("ddp", "lora"), ("fsdp", "lora"), ("fsdp", "full")])
+def test_two_processes_train_the_same_adapter_with_the_same_loss_curve(tiny_model_dir, tmp_path, sharding, method):
     tokenizer = load_tokenizer(str(tiny_model_dir))
-    cfg = FinetuneConfig(batch_size=5, batch_tokens=40, learning_rate=2e-2)
+    cfg = FinetuneConfig(batch_size=5, batch_tokens=40, learning_rate=2e-2 if method == "lora" else 2e-3, method=method)
     one = train(str(tiny_model_dir), tokenizer, PLAN, cfg, 0, "cpu", tmp_path / "one", tmp_path / "one-checkpoints")
-    two = train(str(tiny_model_dir), tokenizer, PLAN, cfg.model_copy(update={"processes": 2}), 0, "cpu", tmp_path / "two",
-                tmp_path / "two-checkpoints")
+    two = train(str(tiny_model_dir), tokenizer, PLAN, cfg.model_copy(update={"processes": 2, "sharding": sharding}), 0, "cpu",
+                tmp_path / "two", tmp_path / "two-checkpoints")
     assert len(two.losses) == len(one.losses) == 15 and two.tokens == one.tokens and two.sequences == one.sequences
     assert torch.allclose(torch.tensor(two.losses), torch.tensor(one.losses), rtol=1e-4)
     assert torch.allclose(torch.tensor(two.validation_losses), torch.tensor(one.validation_losses), rtol=1e-4)
     assert one.last_loss < one.first_loss  # it trained at all
-    mine, theirs = (load_file(str(folder / "adapter_model.safetensors")) for folder in (tmp_path / "one", tmp_path / "two"))
+    weights = "adapter_model.safetensors" if method == "lora" else "model.safetensors"
+    mine, theirs = (load_file(str(folder / weights)) for folder in (tmp_path / "one", tmp_path / "two"))
     assert mine.keys() == theirs.keys() and all(torch.allclose(mine[k], theirs[k], atol=1e-5) for k in mine)
     log = (tmp_path / "two-checkpoints" / "distributed.log").read_text()
-    assert "process 1 of 2 (DistributedType.MULTI_CPU" in log and "process 2 of 2 (DistributedType.MULTI_CPU" in log
+    assert f"process 1 of 2 (DistributedType.MULTI_CPU, {sharding}" in log and f"process 2 of 2 (DistributedType.MULTI_CPU, {sharding}" in log
 
 
-def test_a_killed_two_process_training_resumes_to_the_adapter_of_one_never_killed(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("sharding", ["ddp", "fsdp"])
+def test_a_killed_two_process_training_resumes_to_the_adapter_of_one_never_killed(tiny_model_dir, tmp_path, sharding):
     """SIGKILL the process that launched the ranks once a checkpoint exists: its ranks die with it, and the next
-    launch goes on from the checkpoint to the same losses and weights as an unbroken 2-process training."""
+    launch goes on from the checkpoint to the same losses and weights as an unbroken 2-process training. Under FSDP
+    the checkpoint holds the shards gathered whole, and each process takes its shard back from it."""
     tokenizer = load_tokenizer(str(tiny_model_dir))
-    cfg = FinetuneConfig(batch_size=5, batch_tokens=40, learning_rate=2e-2, checkpoint_minutes=1e-9, processes=2)  # every step
+    cfg = FinetuneConfig(batch_size=5, batch_tokens=40, learning_rate=2e-2, checkpoint_minutes=1e-9, processes=2,  # every step
+                         sharding=sharding)
     whole = train(str(tiny_model_dir), tokenizer, LONG, cfg, 0, "cpu", tmp_path / "whole", tmp_path / "whole-checkpoints")
     out, checkpoints = tmp_path / "killed", tmp_path / "killed-checkpoints"
     script = (f"from tests.test_distributed import *; "  # this module's imports and plans
@@ -72,3 +78,5 @@ def test_launcher_accelerate_stands_for_the_processes_setting():
     with pytest.raises(UserError, match="add --launcher accelerate"):
         launcher_settings("local", 2)
     assert resolve_config("synth_qa", cli_overrides=launcher_settings("accelerate", 2)).finetune.processes == 2
+    with pytest.raises(UserError, match=r"sharding=fsdp shards the model over several processes: also set finetune.processes=2"):
+        resolve_config("synth_qa", cli_overrides=["finetune.sharding=fsdp"])

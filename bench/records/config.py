@@ -11,7 +11,7 @@ import json
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bench.records.arms import ARMS
 from bench.records.errors import UserError, did_you_mean, format_pydantic_errors
@@ -74,10 +74,20 @@ class FinetuneConfig(Strict):
     # training processes: >1 runs `accelerate launch` with that many (DDP, each taking every n-th row of a batch;
     # a GPU each, or a share of the CPU cores over gloo): bench/training/distributed.py
     processes: int = Field(1, ge=1)
+    # with processes > 1: ddp, a whole copy of the model per process; fsdp, each process holds a shard of the weights,
+    # gradients and optimizer state (torch FSDP2), for a model whose training does not fit one device
+    sharding: Literal["ddp", "fsdp"] = "ddp"
     # Paraphrase augmentation of the corpus for `ft`: up to this many other phrasings of each document, from the
     # task (data.paraphrases) or written by the generator; 0 for none
     paraphrases: int = Field(5, ge=0)
     paraphrase_source: Literal["task", "model"] = "task"
+
+    @model_validator(mode="after")
+    def sharding_needs_processes(self) -> FinetuneConfig:
+        if self.sharding == "fsdp" and self.processes < 2:
+            raise ValueError("sharding=fsdp shards the model over several processes: also set finetune.processes=2 "
+                             "or more (or run with --launcher accelerate)")
+        return self
 
     def lr(self) -> float:
         if self.learning_rate is not None:

@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from bench.records.io import atomic_write_json, read_json
+from bench.training.sharding import shard_like, whole
 
 
 @dataclass
@@ -36,14 +37,22 @@ class Progress:
     state: str = ""  # the state file these counts belong to
 
 
-def save(folder: Path, progress: Progress, params: list[torch.Tensor], best: list[torch.Tensor] | None, optimizer) -> None:
-    """Write the checkpoint: the weights under a new name, then the progress that points at them, then drop the old."""
-    folder.mkdir(parents=True, exist_ok=True)
-    tensors = {f"param.{i}": p.detach().cpu().contiguous() for i, p in enumerate(params)}
-    tensors |= {f"best.{i}": p.detach().cpu().contiguous() for i, p in enumerate(best or [])}
+def cpu(tensor: torch.Tensor) -> torch.Tensor:
+    return whole(tensor.detach()).cpu().contiguous()
+
+
+def save(folder: Path, progress: Progress, params: list[torch.Tensor], best: list[torch.Tensor] | None, optimizer,
+         write: bool = True) -> None:
+    """Write the checkpoint: the weights under a new name, then the progress that points at them, then drop the old.
+    Sharded weights (FSDP) are gathered whole first, by every process; only the one with `write` writes."""
+    tensors = {f"param.{i}": cpu(p) for i, p in enumerate(params)}
+    tensors |= {f"best.{i}": cpu(p) for i, p in enumerate(best or [])}
     for i, p in enumerate(params):
         for name, value in optimizer.state.get(p, {}).items():
-            tensors[f"optimizer.{i}.{name}"] = value.detach().cpu().contiguous()
+            tensors[f"optimizer.{i}.{name}"] = cpu(value)
+    if not write:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
     tensors["rng.torch"] = torch.get_rng_state()
     previous, progress.state = progress.state, f"state-{progress.epoch}-{progress.batch}.safetensors"
     tmp = folder / f".{progress.state}.tmp"
@@ -64,13 +73,13 @@ def load(folder: Path, params: list[torch.Tensor], optimizer) -> tuple[Progress,
     tensors = load_file(str(folder / progress.state))
     with torch.no_grad():
         for i, p in enumerate(params):
-            p.copy_(tensors[f"param.{i}"].to(p.device))
+            p.copy_(shard_like(tensors[f"param.{i}"], p))
     for i, p in enumerate(params):
-        state = {name.split(".", 2)[2]: value.to(p.device) for name, value in tensors.items() if name.startswith(f"optimizer.{i}.")}
+        state = {name.split(".", 2)[2]: shard_like(value, p) for name, value in tensors.items() if name.startswith(f"optimizer.{i}.")}
         if state:
             optimizer.state[p] = state
     torch.set_rng_state(tensors["rng.torch"])
-    best = [tensors[f"best.{i}"].to(p.device) for i, p in enumerate(params)] if "best.0" in tensors else None
+    best = [shard_like(tensors[f"best.{i}"], p) for i, p in enumerate(params)] if "best.0" in tensors else None
     return progress, best
 
 

@@ -1,12 +1,13 @@
 """Fine-tuning in several processes through accelerate: DDP, one model copy per process (a GPU each, or a share of
-the CPU cores with the gloo backend).
+the CPU cores with the gloo backend), or with `finetune.sharding=fsdp` a shard of it each (bench/training/sharding.py).
 
 `finetune.processes=N` makes the training stage run `accelerate launch --num_processes N -m
 bench.training.worker <job>` instead of training in the run's own process. The job file holds what `train`
 would have used: the encoded plan, the settings, the seed, where to write. Every process draws the same batches
 (seeded by seed and epoch), takes every N-th row of each, and DDP adds the gradients up, so each step is the
 single-process step on the whole batch, its sums taken in another order. Rank 0 alone writes checkpoints and the
-adapter; a killed training resumes from the last checkpoint as a single-process one does (every rank reads it).
+adapter (under FSDP every rank first helps gather them whole); a killed training resumes from the last checkpoint
+as a single-process one does (every rank reads it).
 """
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from peft import LoraConfig, PeftModel, get_peft_model
+from accelerate.utils import broadcast
 from transformers import get_linear_schedule_with_warmup
 
 from bench.models.device import peak_memory_mb
@@ -28,12 +29,13 @@ from bench.records.io import atomic_write_json, read_json
 from bench.records.manifest import TrainStats
 from bench.training import checkpoint
 from bench.training.distributed import launch
+from bench.training.sharding import gradient_sync_off, shard, whole_state
 
 log = logging.getLogger(__name__)
 # settings that do not change the trained weights, so not part of an adapter's cache key
 # (`processes` splits each batch's rows over processes whose gradients add up to the same update: the same training,
 # its sums taken in another order)
-NOT_TRAINING = {"checkpoint_minutes", "fit_items", "processes"}
+NOT_TRAINING = {"checkpoint_minutes", "fit_items", "processes", "sharding"}
 
 
 @dataclass(frozen=True)
@@ -183,13 +185,30 @@ class Trainer:
         """Whether this process writes (checkpoints, the adapter): the only one, or rank 0 of several."""
         return self.accelerator is None or self.accelerator.is_main_process
 
+    @property
+    def sharded(self) -> bool:
+        """Whether each process holds a shard of the weights (FSDP): gathering them takes every process."""
+        return self.accelerator is not None and self.cfg.sharding == "fsdp"
+
+    def checkpoint_due(self) -> bool:
+        """Whether the last checkpoint is `checkpoint_minutes` old, by rank 0's clock, so that all processes agree."""
+        due = time.perf_counter() - self.saved > 60 * self.cfg.checkpoint_minutes
+        if self.accelerator is None:
+            return due
+        return bool(broadcast(torch.tensor([int(due)], device=self.device)).item())  # gloo sends no bools
+
+    def without_exchange(self):
+        """Accumulate this part's gradients in each process: DDP's no_sync, or FSDP's gradient reduction switched off."""
+        return gradient_sync_off(self.model) if self.sharded else self.accelerator.no_sync(self.model)
+
     def elapsed(self) -> float:
         return self.progress.seconds + time.perf_counter() - self.started
 
     def checkpoint(self) -> None:
         self.progress.scheduler = self.schedule.state_dict()
         self.progress.seconds, self.started = self.elapsed(), time.perf_counter()
-        checkpoint.save(self.checkpoints, self.progress, self.params, self.best, self.optimizer)
+        if self.main or self.sharded:
+            checkpoint.save(self.checkpoints, self.progress, self.params, self.best, self.optimizer, write=self.main)
         self.saved = time.perf_counter()
 
     def step(self, batch: list[tuple[list[int], int]]) -> None:
@@ -203,7 +222,7 @@ class Trainer:
         parts, loss, tokens = split_by_tokens(rows, self.cfg.batch_tokens), 0.0, 0
         for number, part in enumerate(parts):
             exchange = self.accelerator is None or number == len(parts) - 1  # DDP exchanges gradients once a step
-            with nullcontext() if exchange else self.accelerator.no_sync(self.model):
+            with nullcontext() if exchange else self.without_exchange():
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda")):
                     # one forward per part under DDP: a second one before backward would mark its weights ready twice
                     part_loss = answer_loss(self.model, part, self.pad_id, self.device, "sum",
@@ -227,7 +246,7 @@ def run_epoch(trainer: Trainer, encoded: list[tuple[list[int], int]], seed: int,
         trainer.progress.batch += 1
         bar.update(1)
         bar.set_postfix(loss=f"{trainer.progress.losses[-1]:.3f}", refresh=False)
-        if trainer.main and time.perf_counter() - trainer.saved > 60 * trainer.cfg.checkpoint_minutes:
+        if trainer.checkpoint_due():
             trainer.checkpoint()
 
 
@@ -253,9 +272,9 @@ def start(model_path: str, pad_id: int, steps: int, cfg: FinetuneConfig, device:
           init: Path | None = None, accelerator=None) -> Trainer:
     """A new trainer, or the one a killed training left in its last checkpoint."""
     model = prepare_model(model_path, cfg, device, init)
+    if accelerator is not None:  # DistributedDataParallel over the same parameters, or FSDP's shards in their place
+        model = shard(model) if cfg.sharding == "fsdp" else accelerator.prepare_model(model)
     params = [p for p in model.parameters() if p.requires_grad]
-    if accelerator is not None:
-        model = accelerator.prepare_model(model)  # DistributedDataParallel over the same parameters
     optimizer = torch.optim.AdamW(params, lr=cfg.lr(), weight_decay=0.0)
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
     trainer = Trainer(model, params, optimizer, schedule, cfg, pad_id, device, checkpoints, checkpoint.Progress(),
@@ -294,14 +313,14 @@ def train_encoded(model_path: str, epochs: list, held_out: list, pad_id: int, cf
         while progress.epoch < len(epochs) and not stopped(trainer):
             run_epoch(trainer, epochs[progress.epoch], seed, bar)
             end_epoch(trainer, held_out)
-            if trainer.main:
-                trainer.checkpoint()
+            trainer.checkpoint()
     if trainer.best is not None and cfg.early_stopping:
         with torch.no_grad():
             for param, kept in zip(trainer.params, trainer.best):
                 param.copy_(kept)
+    state = {"state_dict": whole_state(trainer.model)} if trainer.sharded else {}  # gathered by every process
     if trainer.main:
-        (accelerator.unwrap_model(trainer.model) if accelerator else trainer.model).save_pretrained(out)
+        (accelerator.unwrap_model(trainer.model) if accelerator else trainer.model).save_pretrained(out, **state)
     return train_stats(trainer, epochs, held_out)
 
 

@@ -18,12 +18,12 @@ def main() -> None:
     """One rank of a launched training."""
     die_with_parent()
     job = read_json(Path(sys.argv[1]))
-    accelerator = Accelerator(cpu=job["device"] == "cpu")
+    accelerator, cfg = Accelerator(cpu=job["device"] == "cpu"), FinetuneConfig.model_validate(job["cfg"])
     print(f"fine-tuning process {accelerator.process_index + 1} of {accelerator.num_processes} "
-          f"({accelerator.distributed_type}, {accelerator.device}, {torch.get_num_threads()} threads)", flush=True)
+          f"({accelerator.distributed_type}, {cfg.sharding}, {accelerator.device}, {torch.get_num_threads()} threads)", flush=True)
     encoded = lambda rows: [(ids, n) for ids, n in rows]  # noqa: E731 (JSON gives lists; the trainer wants pairs)
     stats = train_encoded(job["model_path"], [encoded(e) for e in job["epochs"]], encoded(job["held_out"]), job["pad_id"],
-                          FinetuneConfig.model_validate(job["cfg"]), job["seed"], str(accelerator.device), Path(job["out"]),
+                          cfg, job["seed"], str(accelerator.device), Path(job["out"]),
                           Path(job["checkpoints"]), Path(job["init"]) if job["init"] else None, accelerator)
     if accelerator.is_main_process:
         atomic_write_json(Path(job["stats"]), stats.model_dump())
