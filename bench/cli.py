@@ -13,11 +13,8 @@ from pathlib import Path
 from bench.data.revision import load_revision
 from bench.data.synth import write_all_tasks
 from bench.data.tasks import available_tasks, load_task, tasks_dir, validate_task
-from bench.eval.scoring import score_run
 from bench.records.errors import UserError, bug_report
 from bench.records.layout import find_run, results_dir
-from bench.report import comparison_dir, write_comparison, write_report
-from bench.report.runs import load_run
 
 
 DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
@@ -36,8 +33,7 @@ def settings(args) -> list[str]:
 
 
 def cmd_run(args) -> None:
-    # Imported here, not at the top: it loads torch and transformers (seconds), which no other command needs.
-    from bench.run.pipeline import launcher_settings, run
+    from bench.run.launch import launcher_settings, run  # torch only when there is work to do
 
     run_dir = run(args.task, launcher_settings(args.launcher, args.processes) + settings(args), args.run_id)
     print(f"\nreport: {run_dir / 'report.md'}")
@@ -102,18 +98,26 @@ def cmd_list(args) -> None:
 
 def cmd_score(args) -> None:
     """Every figure again from stored predictions (no model, no answering), then the report."""
+    from bench.eval.scoring import score_run  # scipy, matplotlib: a second or two that `run` often does without
+    from bench.report import write_report
+
     folder = find_run(args.run)
     report = write_report(folder.path, score_run(folder))
     print(f"scored {folder.path}\n{report}\n{report.with_suffix('.html')}")
 
 
 def cmd_report(args) -> None:
+    from bench.report import write_report
+    from bench.report.runs import load_run
+
     folder = find_run(args.run, marker="scores.json")
     report = write_report(folder.path, load_run(folder.path).scores)
     print(f"{report}\n{report.with_suffix('.html')}")
 
 
 def cmd_compare(args) -> None:
+    from bench.report import comparison_dir, write_comparison
+
     run_dirs = [find_run(target, marker="scores.json").path for target in args.runs]
     report = write_comparison(run_dirs, Path(args.out) if args.out else comparison_dir(run_dirs, results_dir()))
     print(f"{report}\n{report.with_suffix('.html')}")

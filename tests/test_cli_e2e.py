@@ -50,10 +50,26 @@ def test_run_answers_every_item_with_every_arm_and_writes_the_report(finished_ru
     assert all(f"| {arm} |" in report for arm in ARMS) and "2 seen, 2 corpus_only, 2 unanswerable" in report
 
 
-def test_second_run_reuses_everything(finished_run, tiny_model_dir, caplog):
+def test_an_unchanged_rerun_does_nothing_and_loads_no_torch(finished_run, tiny_model_dir):
+    results = lambda: {p: p.read_bytes() for p in finished_run.rglob("*") if p.is_file() and not p.name.startswith(".lock")}  # noqa: E731
+    before = results()
+    script = ("import sys; from bench.cli import main; status = main(sys.argv[1:]); "
+              "print('exit', status, 'torch loaded:', 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script, "run", "synth_qa", "--model", str(tiny_model_dir), *FAST],
+                          capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert "exit 0 torch loaded: False" in done.stdout, done.stderr
+    assert f"nothing changed since this run finished (settings, data, models, code, packages): {finished_run / 'report.md'}" in done.stderr
+    assert results() == before  # not one byte written
+
+
+def test_a_changed_input_reruns_the_stages_from_cache(finished_run, tiny_model_dir, caplog):
+    """With anything changed (here: the finished mark removed, as an upgrade of ftrag changes its code digest), every
+    stage runs again, and every one whose own inputs are the same reuses its cached artifact."""
     before = {p.name: p.read_text() for p in (finished_run / "predictions").glob("*.jsonl")}
+    (finished_run / "finished.json").unlink()
     with caplog.at_level("INFO"):
         assert main(["run", "synth_qa", "--model", str(tiny_model_dir), *FAST]) == 0
+    assert (finished_run / "finished.json").exists()
     assert {p.name: p.read_text() for p in (finished_run / "predictions").glob("*.jsonl")} == before
     assert sum("predictions cached" in r.message for r in caplog.records) == len(ARMS) + len(FINE_TUNED)  # and the fit checks
     scores = json.loads((finished_run / "scores.json").read_text())
@@ -67,6 +83,7 @@ def test_a_killed_run_continues_where_it_stopped(finished_run, tiny_model_dir):
     path = finished_run / "predictions" / "rag.jsonl"
     complete = path.read_text().splitlines()
     path.write_text("\n".join(complete[:3]) + "\n" + complete[3][:20])  # a kill mid-write tears the last line
+    (finished_run / "finished.json").unlink()  # and leaves the run unfinished
     assert main(["run", "synth_qa", "--model", str(tiny_model_dir), *FAST]) == 0
     resumed = path.read_text().splitlines()
     assert resumed[:3] == complete[:3] and len(resumed) == 6

@@ -13,7 +13,7 @@ from bench.models.loading import load_tokenizer
 from bench.records.config import FinetuneConfig, resolve_config
 from bench.records.errors import UserError
 from bench.records.io import read_json
-from bench.run.pipeline import launcher_settings
+from bench.run.launch import launcher_settings
 from bench.training.finetune import TrainPair, TrainPlan, train
 
 # 21 pairs in batches of 5: the last batch has one row, so the second process adds nothing to that step but still

@@ -43,6 +43,12 @@ class Task:
         return self.spec.name
 
 
+def uses_paraphrases(cfg: RunConfig, task: Task) -> bool:
+    """Whether `ft` trains on other phrasings of the corpus (and so whether the run has the `ft_plain` ablation)."""
+    tuning = cfg.finetune
+    return bool(tuning.paraphrases and tuning.corpus_epochs and task.corpus and (tuning.paraphrase_source == "model" or task.paraphrases))
+
+
 def select_items(test: list[Example], limit: int | None) -> list[Example]:
     """The first `limit` items of each stratum, in file order (the files are shuffled once, by their author)."""
     taken: dict[str, int] = {}

@@ -17,7 +17,7 @@ from bench.data.readers import data_dir
 from bench.records.cache import cache_root
 from bench.records.errors import UserError
 from bench.records.layout import results_dir
-from bench.run.pipeline import run
+from bench.run.launch import run
 
 log = logging.getLogger(__name__)
 RETRIES = 3  # attempts after a worker dies (a killed process, a lost node), each resuming from the cache

@@ -14,7 +14,7 @@ from bench.experiments.cluster import run_on_ray
 from bench.records.errors import UserError
 from bench.records.layout import results_dir
 from bench.report import write_comparison
-from bench.run.pipeline import run
+from bench.run.launch import run
 
 log = logging.getLogger(__name__)
 

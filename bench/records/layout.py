@@ -25,6 +25,7 @@ class RunFolder:
     scores = property(lambda self: self.path / "scores.json")
     judge = property(lambda self: self.path / "predictions" / "judge.json")
     report = property(lambda self: self.path / "report.md")
+    finished = property(lambda self: self.path / "finished.json")  # the inputs of the finished run: bench/run/launch.py
 
     def predictions(self, arm: Arm, seed: int, seeds: list[int]) -> Path:
         """`<arm>.jsonl` for the first fine-tuning seed (and for base-model arms); `<arm>@seed<n>.jsonl` for the others."""

@@ -1,4 +1,5 @@
-"""One run: task -> index -> fine-tune -> answer -> judge -> score -> report. Each stage is cached; answering resumes."""
+"""One run: task -> index -> fine-tune -> answer -> judge -> score -> report. Each stage is cached; answering resumes.
+bench/run/launch.py enters it, when anything has changed since the run folder's last finished run."""
 from __future__ import annotations
 
 import logging
@@ -14,20 +15,19 @@ from bench.arms.answer import answer_arm
 from bench.arms.judge import judge_support
 from bench.arms.prompts import default_instruction
 from bench.arms.sources import ExampleIndex, Sources, examples_as_docs, fewshot_examples
-from bench.data.tasks import Task, select_items, validate_task
+from bench.data.tasks import Task, select_items, uses_paraphrases
 from bench.eval.metrics import metric_family
 from bench.eval.scoring import score_run
-from bench.models.device import pick_device, stage_peak_mb, training_processes
+from bench.models.device import pick_device, stage_peak_mb
 from bench.models.loading import count_parameters, load_generator, load_tokenizer
 from bench.models.presets import resolve_embedder, resolve_generator
-from bench.records.arms import ARMS, Arm, default_arms
-from bench.records.cache import cache_root, stage_key
+from bench.records.arms import ARMS, Arm
+from bench.records.cache import stage_key
 from bench.records.config import RunConfig
 from bench.records.errors import UserError
 from bench.records.items import Doc, Example
-from bench.records.io import atomic_write_text, ensure_writable
-from bench.records.layout import RunFolder, results_dir
-from bench.records.locks import exclusive
+from bench.records.io import atomic_write_text
+from bench.records.layout import RunFolder
 from bench.records.manifest import Adapter
 from bench.records.predictions import read_predictions
 from bench.report import write_report
@@ -38,28 +38,6 @@ from bench.training.paraphrase import model_paraphrases, paraphrases_for
 from bench.training.pairs import ft_plan, raft_plan, split_validation, training_sample
 
 log = logging.getLogger(__name__)
-
-
-def launcher_settings(launcher: str, processes: int | None) -> list[str]:
-    """`ftrag run --launcher accelerate [--processes N]` as the setting it stands for, finetune.processes=N (one
-    process per GPU, or 2 CPU processes, when N is not given); a key=value on the command line still overrides it."""
-    if launcher == "accelerate":
-        return [f"finetune.processes={processes or training_processes()}"]
-    if processes:
-        raise UserError("run --processes: it sets how many processes --launcher accelerate starts; add --launcher accelerate "
-                        "(or set finetune.processes=N).")
-    return []
-
-
-def run(task_name: str, overrides: list[str] = (), run_id: str | None = None) -> Path:
-    task, cfg = validate_task(task_name, overrides)  # every problem with the task or the settings, before any work
-    if cfg.arms is None:
-        cfg = cfg.model_copy(update={"arms": default_arms(uses_paraphrases(cfg, task))})
-    folder = RunFolder(results_dir() / task.name / (run_id or f"{Path(cfg.model.generator).name}-{cfg.digest()}"))
-    ensure_writable(folder.path, "FTRAG_RESULTS_DIR")
-    ensure_writable(cache_root(), "FTRAG_CACHE_DIR")
-    with exclusive(folder.path / ".lock", f"writing {folder.path}"):
-        return run_in(folder, cfg, task)
 
 
 def run_in(folder: RunFolder, cfg: RunConfig, task: Task) -> Path:
@@ -127,11 +105,6 @@ def build_indexes(ctx: RunContext) -> None:
         sources.example_index = ExampleIndex(example_retriever, task.train)
         # embedding the training examples is RAG's one-off cost here, as embedding a corpus is
         ctx.index_stats = example_stats.plus(ctx.index_stats)
-
-
-def uses_paraphrases(cfg: RunConfig, task: Task) -> bool:
-    tuning = cfg.finetune
-    return bool(tuning.paraphrases and tuning.corpus_epochs and task.corpus and (tuning.paraphrase_source == "model" or task.paraphrases))
 
 
 def training_split(ctx: RunContext, weights: str) -> tuple[list[Example], list[Example]]:
