@@ -1,6 +1,8 @@
 """Loading a generator (with its adapter merged) and its tokenizer; the prompt format each model expects."""
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -44,11 +46,25 @@ def load_tokenizer(path: str, chat_template: str = "auto"):
     return tokenizer
 
 
+@contextmanager
+def peft_quietly():
+    """peft reads transformers' deprecated `is_gradient_checkpointing` as it wraps a model: their warning, not the user's."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+        yield
+
+
+def answering_dtype(device: str) -> torch.dtype:
+    """bf16 on a GPU (its tensor cores, half the memory); fp32 elsewhere, where bf16 matmuls are slower."""
+    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
 def load_generator(path: str, device: str, adapter: Path | None = None, chat_template: str = "auto"):
     """(model, tokenizer) in eval mode. A LoRA adapter is merged: generation with an unmerged one is ~30% slower."""
-    model = load_model(path, torch.bfloat16 if device == "cuda" else torch.float32)
+    model = load_model(path, answering_dtype(device))
     if adapter is not None and (adapter / "adapter_config.json").exists():
-        model = PeftModel.from_pretrained(model, adapter).merge_and_unload()  # adapter_model.safetensors, written by ftrag
+        with peft_quietly():
+            model = PeftModel.from_pretrained(model, adapter).merge_and_unload()  # adapter_model.safetensors, written by ftrag
     elif adapter is not None:  # full fine-tuning saved a whole model
         model = load_model(adapter, model.dtype)
     return model.to(device).eval(), load_tokenizer(path, chat_template)

@@ -40,6 +40,13 @@ def die_with_parent() -> None:
         pass
 
 
+def rank_environment(device: str, processes: int) -> dict[str, str]:
+    """CPU ranks share the cores, each with its share of threads; a GPU rank keeps the environment (one GPU each)."""
+    if device != "cpu":
+        return dict(os.environ)
+    return {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // processes))}
+
+
 def launch(model_path: str, epochs: list, held_out: list, pad_id: int, cfg: FinetuneConfig, seed: int, device: str,
            out: Path, checkpoints: Path, init: Path | None) -> TrainStats:
     checkpoints.mkdir(parents=True, exist_ok=True)
@@ -47,13 +54,12 @@ def launch(model_path: str, epochs: list, held_out: list, pad_id: int, cfg: Fine
     atomic_write_json(job, {"model_path": model_path, "epochs": epochs, "held_out": held_out, "pad_id": pad_id,
                             "cfg": cfg.model_dump(), "seed": seed, "device": device, "out": str(out),
                             "checkpoints": str(checkpoints), "init": str(init) if init else None, "stats": str(stats)})
-    threads = max(1, (os.cpu_count() or 1) // cfg.processes)
     # --multi_gpu is accelerate's torchrun launcher, one process each; on CPU the ranks' Accelerator(cpu=True) then
     # meets over gloo (accelerate's --cpu would start a single process, or need MPI)
     command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(cfg.processes),
                "--main_process_port", str(free_port()), "--mixed_precision", "no", "--dynamo_backend", "no",
                "--module", "bench.training.worker", str(job)]
-    environment = {**os.environ, "OMP_NUM_THREADS": str(threads)} if device == "cpu" else dict(os.environ)
+    environment = rank_environment(device, cfg.processes)
     with open(log, "w") as output:
         done = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT, env=environment, preexec_fn=die_with_parent)
     if done.returncode != 0 or not stats.exists():

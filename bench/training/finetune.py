@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import random
 import time
-import warnings
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from accelerate.utils import broadcast
 from transformers import get_linear_schedule_with_warmup
 
 from bench.models.device import peak_memory_mb
-from bench.models.loading import answer_token_ids, load_model, uses_chat_template
+from bench.models.loading import answer_token_ids, load_model, peft_quietly, uses_chat_template
 from bench.models.progress import progress as progress_bar
 from bench.records.cache import cache_root, cached_dir, stage_key
 from bench.records.config import FinetuneConfig
@@ -132,13 +131,12 @@ def prepare_model(model_path: str, cfg: FinetuneConfig, device: str, init: Path 
         return load_model(init, torch.float32).to(device).train()
     model = load_model(model_path, torch.float32)
     if init is not None:
-        return PeftModel.from_pretrained(model, init, is_trainable=True).to(device).train()
+        with peft_quietly():
+            return PeftModel.from_pretrained(model, init, is_trainable=True).to(device).train()
     if cfg.method == "lora":
         lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                           target_modules="all-linear", task_type="CAUSAL_LM")
-        # peft reads transformers' deprecated `is_gradient_checkpointing`; the warning is theirs, not the user's
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+        with peft_quietly():
             model = get_peft_model(model, lora)
     return model.to(device).train()
 

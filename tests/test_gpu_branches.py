@@ -1,0 +1,47 @@
+"""The GPU-only branches, run on CPU: no GPU has been lent to this project yet, so each is a small function whose
+logic is checked here with torch's CUDA queries replaced."""
+import os
+
+import torch
+
+from bench.models import device as device_module
+from bench.models.device import peak_memory_mb, pick_device, stage_peak_mb, training_processes
+from bench.models.loading import answering_dtype
+from bench.training.distributed import rank_environment
+
+
+def test_auto_picks_the_gpu_when_there_is_one_and_a_setting_overrides_it(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("auto") == "cuda" and pick_device("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert pick_device("auto") == "cpu"
+
+
+def test_the_accelerate_launcher_starts_one_process_per_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    assert training_processes() == 4
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert training_processes() == 2
+
+
+def test_gpu_ranks_keep_their_threads_and_cpu_ranks_share_the_cores(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert rank_environment("cpu", 2)["OMP_NUM_THREADS"] == "4"
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert "OMP_NUM_THREADS" not in rank_environment("cuda", 2)
+
+
+def test_gpu_memory_is_the_peak_allocated_reset_at_each_reading_and_counted_toward_the_stage(monkeypatch):
+    readings, resets = iter([3 * 2**20, 1 * 2**20]), []
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda: next(readings))
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda: resets.append(True))
+    stage_peak_mb("cpu")  # a new stage
+    assert peak_memory_mb("cuda:1") == 3.0 and peak_memory_mb("cuda") == 1.0 and len(resets) == 2
+    assert device_module._stage_peak == 3.0  # the stage's peak: the larger reading, not the last
+
+
+def test_answering_runs_in_bf16_on_a_gpu_only():
+    assert answering_dtype("cuda") == answering_dtype("cuda:0") == torch.bfloat16
+    assert answering_dtype("cpu") == answering_dtype("mps") == torch.float32
