@@ -9,7 +9,9 @@ and measure the embedder, not the index. Queries are new draws from the same clu
 
 Each index is built with the product's own settings (bench/retrieval/index.py: make_index), so the figures are the
 ones `retrieval.index` gets. With faiss-gpu installed and a GPU present, the flat index is measured on the GPU too.
-Memory is the index's own size (what it holds in RAM: vectors, lists, graph), read from its serialised form.
+HNSW is measured at the product's search depth (efSearch, HNSW_SEARCH_DEPTH) and
+at others on the same graph (their build column is 0). Memory is the index's own size (what it holds in RAM:
+vectors, lists, graph), read from its serialised form.
 """
 from __future__ import annotations
 
@@ -70,6 +72,10 @@ def main() -> None:
     del flat
     for kind in (kind for kind in args.kinds.split(",") if kind != "flat"):
         index, _ = measure(kind, lambda kind=kind: make_index(corpus, kind), queries, truth, args.k)
+        if kind == "hnsw":  # the search depth trades latency for recall; the product sets HNSW_SEARCH_DEPTH
+            for depth in (16, 64, 128):
+                index.hnsw.efSearch = depth
+                measure(f"  ef={depth}", lambda built=index: built, queries, truth, args.k)
         del index
 
 

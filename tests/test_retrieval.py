@@ -1,9 +1,11 @@
+import faiss
+import numpy as np
 import pytest
 
 from bench.records.config import RetrievalConfig
 from bench.models.presets import resolve_embedder
 from bench.retrieval.chunks import chunk_docs
-from bench.retrieval.index import build_retriever, load_embedder
+from bench.retrieval.index import HNSW_SEARCH_DEPTH, build_retriever, load_embedder, make_index
 from bench.records.items import Doc
 
 DOCS = [
@@ -42,3 +44,11 @@ def test_the_index_is_reused_for_the_same_corpus_and_rebuilt_when_it_changes(emb
     _, again = build_retriever(DOCS, "all-minilm-l6-v2", embedder, cfg)
     _, changed = build_retriever(DOCS[:2], "all-minilm-l6-v2", embedder, cfg)
     assert again.cached and again.build_seconds == first.build_seconds and not changed.cached
+
+
+def test_large_corpora_get_an_approximate_index_searched_deep_enough():
+    vectors = np.random.default_rng(0).normal(size=(2000, 16)).astype("float32")
+    hnsw, ivf = make_index(vectors, "hnsw"), make_index(vectors, "ivf")
+    assert isinstance(hnsw, faiss.IndexHNSWFlat) and hnsw.hnsw.efSearch == HNSW_SEARCH_DEPTH > 16  # faiss's default: 16
+    assert isinstance(ivf, faiss.IndexIVFFlat) and ivf.nlist == 44 and ivf.nprobe == 32 and hnsw.ntotal == ivf.ntotal == 2000
+    assert isinstance(make_index(vectors[:999], "hnsw"), faiss.IndexFlatIP)  # too few to be worth it
