@@ -25,8 +25,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# one thread in both sweeps, as Ray gives a cell of one CPU: other thread counts sum matmuls in other orders
 SMALL = ["--limit", "3", "--arms", "base,rag,ft", "finetune.epochs=2", "finetune.corpus_epochs=1", "finetune.paraphrases=0",
-         "finetune.fit_items=6", "finetune.checkpoint_minutes=0.02"]
+         "finetune.fit_items=6", "finetune.checkpoint_minutes=0.02", "model.threads=1"]
 WORKER = "ray::run_cell"
 RAY = str(Path(sys.executable).parent / "ray")  # the ray command of this environment
 
@@ -112,8 +113,8 @@ def main() -> None:
         subprocess.run([RAY, "stop", "--force"], capture_output=True)
     log = (root / "ray" / "sweep.log").read_text()
     retried = "retry" in log.lower() or "died" in log.lower() or "WorkerCrashedError" in log
-    print(f"Ray's log notes the lost worker and the retry: {retried}; cached artifacts reused on the retry: "
-          f"{log.count('cached')} mentions")
+    print(f"Ray's log notes the lost worker and the retry: {retried}; on the retry, artifacts reused: "
+          f"{log.count('cached')} mentions, fine-tuning resumed from a checkpoint: {log.count('fine-tuning resumes')}")
 
     mine, theirs = run_folders(root / "local"), run_folders(root / "ray")
     same = set(mine) == set(theirs) and len(mine) == 2

@@ -31,10 +31,11 @@ def shared_paths() -> dict[str, str]:
 
 def run_cell(task: str, overrides: list[str]) -> str:
     """One cell, in a Ray worker: torch gets as many threads as the CPUs Ray reserved for the cell, no more, so
-    cells sharing a machine do not fight over its cores."""
+    cells sharing a machine do not fight over its cores. Its stage messages go to the driver as a local run's do."""
     import ray
     import torch
 
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))))
     return str(run(task, overrides))
 
