@@ -196,8 +196,9 @@ def test_sweep_runs_the_task_per_model_and_reports_every_arm_against_model_size(
     assert len(rows) == 2 * 3  # every arm of every model
     caplog.clear()
     with caplog.at_level("INFO"):
-        assert main(args) == 0  # a second time: both runs are reused
-    assert sum("predictions cached" in r.message for r in caplog.records) == 2 * (3 + 1)
+        assert main(args) == 0  # a second time: both runs are finished and unchanged, so reused whole
+    assert sum("nothing changed since this run finished" in r.message for r in caplog.records) == 2
+    assert not any("stage:" in r.message for r in caplog.records)
     assert main(["sweep", "synth_qa", "--models", str(tiny_model_dir)]) == 2  # one model is no sweep
 
 
