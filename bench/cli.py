@@ -231,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nstopped. Finished work is saved: run the same command again to continue.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of the output stopped early (`ftrag list | head`): nothing went wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush does not fail again
+        return 0
     except OSError as err:  # a full disk or a folder that cannot be written: the user's to fix, not a bug
         if err.errno not in DISK_ERRORS:
             print(bug_report(err, results_dir(), ["ftrag", *(sys.argv[1:] if argv is None else argv)]), file=sys.stderr)

@@ -6,6 +6,8 @@ import gzip
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -367,3 +369,10 @@ def test_a_bug_log_falls_back_to_the_temp_folder(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: KeyError: 'missing' (this is a bug in ftrag; the traceback is in ")
     assert len(list((tmp_path / "tmp").glob("ftrag-error-*.log"))) == 1
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path):
+    """`ftrag list | head -1`: the pipe closes under ftrag, which stops quietly instead of reporting a bug."""
+    done = subprocess.run(f"{sys.executable} -m bench list | head -1", shell=True, capture_output=True, text=True,
+                          cwd=Path(__file__).parents[1], env={**os.environ, "FTRAG_RESULTS_DIR": str(tmp_path)})
+    assert done.stdout.startswith("task") and done.stderr == "" and not list(tmp_path.glob("ftrag-error-*.log"))
