@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from bench.records.io import atomic_write_json, read_json
-from bench.training.sharding import shard_like, whole
+from bench.training.sharding import shard_like, whole_on_cpu
 
 
 @dataclass
@@ -37,19 +37,15 @@ class Progress:
     state: str = ""  # the state file these counts belong to
 
 
-def cpu(tensor: torch.Tensor) -> torch.Tensor:
-    return whole(tensor.detach()).cpu().contiguous()
-
-
 def save(folder: Path, progress: Progress, params: list[torch.Tensor], best: list[torch.Tensor] | None, optimizer,
          write: bool = True) -> None:
     """Write the checkpoint: the weights under a new name, then the progress that points at them, then drop the old.
     Sharded weights (FSDP) are gathered whole first, by every process; only the one with `write` writes."""
-    tensors = {f"param.{i}": cpu(p) for i, p in enumerate(params)}
-    tensors |= {f"best.{i}": cpu(p) for i, p in enumerate(best or [])}
+    tensors = {f"param.{i}": whole_on_cpu(p) for i, p in enumerate(params)}
+    tensors |= {f"best.{i}": whole_on_cpu(p) for i, p in enumerate(best or [])}
     for i, p in enumerate(params):
         for name, value in optimizer.state.get(p, {}).items():
-            tensors[f"optimizer.{i}.{name}"] = cpu(value)
+            tensors[f"optimizer.{i}.{name}"] = whole_on_cpu(value)
     if not write:
         return
     folder.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from peft import LoraConfig, PeftModel, get_peft_model
 from accelerate.utils import broadcast
+from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import get_linear_schedule_with_warmup
 
 from bench.models.device import peak_memory_mb

@@ -15,10 +15,15 @@ from torch.distributed.fsdp import fully_shard
 from torch.distributed.tensor import DTensor, distribute_tensor
 
 
+def transformer(model: torch.nn.Module) -> torch.nn.Module:
+    """The transformers model itself: inside a LoRA model's peft wrapper, or the model."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
 def shard(model: torch.nn.Module) -> torch.nn.Module:
     """Shard the model over every process: its decoder layers (the classes transformers will not split), then the rest
     (embeddings, head: tied weights stay in one unit). A LoRA model's peft wrapper stays as it is, its model sharded."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    base = transformer(model)
     layers = set(getattr(base, "_no_split_modules", None) or [])
     for module in base.modules():
         if type(module).__name__ in layers:
@@ -30,17 +35,17 @@ def shard(model: torch.nn.Module) -> torch.nn.Module:
 @contextmanager
 def gradient_sync_off(model: torch.nn.Module):
     """Keep this backward's gradients in each process (a part of a batch), to be reduced with the batch's last part."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    base.set_requires_gradient_sync(False)
+    transformer(model).set_requires_gradient_sync(False)
     try:
         yield
     finally:
-        base.set_requires_gradient_sync(True)
+        transformer(model).set_requires_gradient_sync(True)
 
 
-def whole(tensor: torch.Tensor) -> torch.Tensor:
-    """The full tensor of a shard (a collective: every process calls it), or the tensor itself."""
-    return tensor.full_tensor() if isinstance(tensor, DTensor) else tensor
+def whole_on_cpu(tensor: torch.Tensor) -> torch.Tensor:
+    """The full tensor of a shard (a collective: every process calls it), or the tensor itself, in host memory: one
+    tensor at a time leaves the device, so a model too large for one device is never whole on it."""
+    return (tensor.detach().full_tensor() if isinstance(tensor, DTensor) else tensor.detach()).cpu().contiguous()
 
 
 def shard_like(value: torch.Tensor, param: torch.Tensor) -> torch.Tensor:
@@ -57,5 +62,5 @@ def whole_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     for name, value in model.state_dict(keep_vars=True).items():
         if id(value) not in seen:
             seen.add(id(value))
-            state[name] = whole(value.detach())
+            state[name] = whole_on_cpu(value)
     return state
