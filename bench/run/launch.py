@@ -8,14 +8,13 @@ any difference runs the pipeline, whose stages reuse every cached artifact the c
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import logging
 from pathlib import Path
 
 from bench.data.tasks import Task, uses_paraphrases, validate_task
 from bench.records.arms import default_arms
-from bench.records.cache import cache_root, digest
+from bench.records.cache import cache_root, digest, file_digest
 from bench.records.config import RunConfig
 from bench.records.errors import UserError
 from bench.records.io import atomic_write_json, ensure_writable, read_json
@@ -87,10 +86,7 @@ def model_files(name: str) -> list:
 
 def code_digest() -> str:
     """ftrag's own source: a changed metric, prompt or stage is a changed run."""
-    sha = hashlib.sha256()
-    for source in sorted(PACKAGE.rglob("*.py")):
-        sha.update(source.read_bytes())
-    return sha.hexdigest()[:16]
+    return digest([file_digest(source) for source in sorted(PACKAGE.rglob("*.py"))])
 
 
 def packages() -> list[str]:
