@@ -63,7 +63,8 @@ def cmd_curve(args) -> None:
         fractions = [float(f) for f in args.fractions.split(",") if f.strip()]
     except ValueError:
         raise UserError(f"curve --fractions: '{args.fractions}' is not a list of numbers, e.g. 0.1,0.25,0.5.") from None
-    print(f"\nreport: {run_curve(args.run, fractions)}")
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()] if args.arms else None
+    print(f"\nreport: {run_curve(args.run, fractions, arms)}")
 
 
 def cmd_sweep(args) -> None:
@@ -176,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     curve = sub.add_parser("curve", help="fine-tune on fractions of the training set: how many examples fine-tuning needs to match RAG")
     curve.add_argument("run", help="a run folder, or a task name for its latest run")
     curve.add_argument("--fractions", default="0.1,0.25,0.5", help="fractions of the training examples (the run itself is 1.0)")
+    curve.add_argument("--arms", help="fine-tuned arms to draw (default: ft_plain, or ft where the run has no ft_plain, and ft_rag)")
     curve.set_defaults(func=cmd_curve)
     sweep = sub.add_parser("sweep", help="run a task with several models and report every arm against model size")
     add_task_arguments(sweep)

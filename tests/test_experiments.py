@@ -8,6 +8,7 @@ import pytest
 
 from bench.cli import main
 from bench.data.probes import load_probes
+from bench.experiments.curve import default_arms
 from bench.data.readers import data_dir
 from tests.conftest import wider_model
 from tests.test_cli_e2e import FAST, lines, run_dir
@@ -175,11 +176,19 @@ def test_learning_curve_trains_on_balanced_parts_and_compares_each_with_rag(tiny
         assert examples == expected
     assert "## Learning curve" in (folder / "report.md").read_text() and (folder / "plots" / "learning_curve.png").exists()
     assert main(["curve", "synth_qa", "--fractions", "2"]) == 2
+    assert main(["curve", "synth_qa", "--arms", "ft_plain"]) == 2  # not an arm of this run: one message, nothing trained
     # made from another state of the run (here: other task data), the experiment is left out of the scores, not mixed in
     manifest_path = folder / "experiments" / "curve" / "run.json"
     manifest_path.write_text(json.dumps({**manifest, "data_hash": "0" * 16}))
     assert main(["score", str(folder)]) == 0
     assert json.loads((folder / "scores.json").read_text())["curve"] is None
+
+
+def test_the_curve_draws_the_arm_trained_on_labeled_examples_alone():
+    # ft adds corpus paraphrases (documents, not labels) where the run has ft_plain beside it
+    assert default_arms(["base", "rag", "ft", "ft_plain", "ft_rag"]) == ["ft_plain", "ft_rag"]
+    assert default_arms(["base", "rag", "ft", "ft_rag"]) == ["ft", "ft_rag"]
+    assert default_arms(["base", "ft"]) == ["ft"] and default_arms(["base", "rag"]) == []
 
 
 def test_sweep_runs_the_task_per_model_and_reports_every_arm_against_model_size(tiny_model_dir, tmp_path, caplog):
