@@ -11,7 +11,7 @@ def test_command_line_overrides_beat_task_overrides_which_beat_defaults():
 
 def test_learning_rate_default_depends_on_method():
     assert resolve_config("t").finetune.lr() == 1e-3
-    assert resolve_config("t", cli_overrides=["finetune.method=full"]).finetune.lr() == 3e-5
+    assert resolve_config("t", cli_overrides=["finetune.method=full"]).finetune.lr() == 1e-4
 
 
 def test_misspelled_setting_is_reported_with_its_path():

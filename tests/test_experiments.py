@@ -223,6 +223,27 @@ def test_a_claim_agrees_or_disagrees_only_when_its_paired_test_is_significant():
     assert "+20.0 points" in judged(RAFT, gain, 0.01, "ft_rag minus rag", "McNemar exact").figures
 
 
+def test_lora_forgets_less_only_where_a_method_forgot():
+    from types import SimpleNamespace
+
+    from bench.eval.claims import lora_forgets_less
+    from bench.records.scores import Forgetting, ForgettingVariant, Interval
+
+    def run(lora_change: float, full_change: float, p: float) -> str:
+        def ft(method: str, change: float) -> ForgettingVariant:
+            return ForgettingVariant(name=method, arm="ft", method=method, domain=None, domain_gain=Interval(mean=0.3, low=0.2, high=0.4, n=40),
+                                     probes={}, general_change=Interval(mean=change, low=change - 0.05, high=change + 0.05, n=300), general_p=p)
+        gap = Interval(mean=lora_change - full_change, low=lora_change - full_change - 0.03, high=lora_change - full_change + 0.03, n=300)
+        forgetting = Forgetting(probes={}, base={}, variants=[ft("lora", lora_change), ft("full", full_change)], seconds=1.0,
+                                lora_vs_full=gap, lora_vs_full_p=0.01)
+        return lora_forgets_less(SimpleNamespace(forgetting=forgetting)).finding
+
+    assert run(-0.02, -0.10, 0.001) == "agrees"  # full fine-tuning lost 10 points, LoRA 2
+    assert run(-0.10, -0.02, 0.001) == "disagrees"
+    assert run(0.08, 0.03, 0.001) == "no clear difference"  # both gained: a gap between gains is not less forgetting
+    assert run(0.08, 0.03, 0.5) == "no clear difference"
+
+
 def test_no_probe_item_can_reach_a_training_set():
     """The probes' reader is imported by the forgetting experiment and its scoring alone: nothing that builds training
     pairs or loads a task's data (training/, the task loader) can reach it, directly or through another module."""

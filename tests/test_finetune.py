@@ -9,7 +9,7 @@ from bench.models.choice import choice_token_ids
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.records.config import FinetuneConfig
 from bench.records.errors import UserError
-from bench.training.finetune import TrainPair, TrainPlan, answer_loss, collate, encode_pair, shared_prefix, split_by_tokens, train_cached
+from bench.training.finetune import TrainPair, TrainPlan, adapter_key, answer_loss, collate, encode_pair, shared_prefix, split_by_tokens, train_cached
 
 
 def test_collate_left_pads_and_aligns_labels_with_the_targets():
@@ -232,3 +232,11 @@ def test_a_kill_between_a_checkpoints_two_writes_resumes_from_the_last_whole_one
     resumed, resumed_stats = train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
     assert resumed_stats.losses == whole_stats.losses
     assert same_weights(whole, resumed)
+
+
+def test_the_adapter_key_holds_the_rate_training_runs_at(monkeypatch):
+    # with learning_rate unset the rate is a default in code: a new default must not reuse adapters trained at the old one
+    cfg, plan = FinetuneConfig(method="full"), lamp_plan(1)
+    before = adapter_key("model", plan, cfg, 0)
+    monkeypatch.setattr(FinetuneConfig, "lr", lambda self: 5e-5)
+    assert adapter_key("model", plan, cfg, 0) != before

@@ -52,11 +52,23 @@ def made_up_answers(scores: ScoresFile, runs_by_arm: dict[str, list[list[Scored]
 
 
 def lora_forgets_less(scores: ScoresFile) -> Claim:
+    """LoRA's general-knowledge accuracy against full fine-tuning's, paired on every probe item. Forgetting is a loss
+    against the base model: where neither method lost significantly, there was nothing to forget less of, and a gap
+    between two gains is no clear difference on this claim."""
     f = scores.forgetting
     if f is None or f.lora_vs_full is None:
         return judged(BIDERMAN, None, None, "needs ftrag forgetting with --methods lora,full", "")
-    return judged(BIDERMAN, f.lora_vs_full, f.lora_vs_full_p, "general-knowledge accuracy of ft by LoRA minus ft by full fine-tuning",
-                  "McNemar exact")
+    claim = judged(BIDERMAN, f.lora_vs_full, f.lora_vs_full_p, "general-knowledge accuracy of ft by LoRA minus ft by full fine-tuning",
+                   "McNemar exact")
+    ft = {v.method: v for v in f.variants if v.arm == "ft"}
+    against_base = "; against the base model: " + ", ".join(
+        f"{method} {100 * v.general_change.mean:+.1f} points (p = {v.general_p:.3g}; domain gain {100 * v.domain_gain.mean:+.1f})"
+        for method, v in ft.items() if v.general_change is not None and v.general_p is not None and v.domain_gain is not None)
+    forgot = [v for v in ft.values() if v.general_change is not None and v.general_change.mean < 0 and (v.general_p or 1) < 0.05]
+    if claim.finding != "no clear difference" and not forgot:
+        return claim.model_copy(update={"finding": "no clear difference",
+                                        "figures": claim.figures + against_base + ": neither method forgot, so neither forgot less"})
+    return claim.model_copy(update={"figures": claim.figures + against_base})
 
 
 def claims(scores: ScoresFile, runs_by_arm: dict[str, list[list[Scored]]]) -> list[Claim]:

@@ -22,8 +22,8 @@ FAMILY_NOTES = {
     "drafting": "Drafts are scored against a reference text.",
 }
 EXAMPLES_PER_RUN = 4
-MEMORY_NOTE = ("Peak memory: on GPU, the arm's own peak allocation; on CPU, the process's peak resident memory up to the "
-               "end of the arm, fine-tuning included (the OS keeps no peak per stage), so it bounds what serving needs.")
+MEMORY_NOTE = ("Peak memory: on GPU, the arm's own peak allocation; on CPU, the arm's own peak resident memory (Linux's "
+               "peak is reset at each stage; on other systems, the process's peak so far, which bounds it from above).")
 
 
 def run_prefix(run: Run, runs: list[Run]) -> str:

@@ -341,12 +341,17 @@ def thin(values: list[float], points: int = 200) -> list[float]:
     return [sum(values[i : i + size]) / len(values[i : i + size]) for i in range(0, len(values), size)]
 
 
+def adapter_key(model_path: str, plan: TrainPlan, cfg: FinetuneConfig, seed: int, init: Path | None = None) -> str:
+    """What decides the trained weights. The rate training runs at goes in as well as the setting: with
+    `learning_rate` unset, a changed default would otherwise reuse adapters trained at the old rate."""
+    return stage_key("adapter", model_path, [[asdict(p) for p in e] for e in plan.epochs], [asdict(p) for p in plan.validation],
+                     cfg.model_dump(exclude=NOT_TRAINING), cfg.lr(), seed, *([str(init)] if init else []))
+
+
 def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str,
                  init: Path | None = None) -> tuple[Path, TrainStats]:
     """Reuse an adapter trained on the same model, data, settings and seed (and starting point); keep its measured cost."""
-    key = stage_key("adapter", model_path, [[asdict(p) for p in e] for e in plan.epochs], [asdict(p) for p in plan.validation],
-                    cfg.model_dump(exclude=NOT_TRAINING), seed, *([str(init)] if init else []))
-
+    key = adapter_key(model_path, plan, cfg, seed, init)
     checkpoints = cache_root() / "adapter" / f".partial-{key}"
 
     def build(tmp: Path) -> None:
