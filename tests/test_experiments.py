@@ -239,6 +239,7 @@ def test_lora_forgets_less_only_where_a_method_forgot():
         return lora_forgets_less(SimpleNamespace(forgetting=forgetting)).finding
 
     assert run(-0.02, -0.10, 0.001) == "agrees"  # full fine-tuning lost 10 points, LoRA 2
+    assert run(-0.02, -0.10, 0.0) == "agrees"  # a p-value that underflowed to 0 is the most significant, not missing
     assert run(-0.10, -0.02, 0.001) == "disagrees"
     assert run(0.08, 0.03, 0.001) == "no clear difference"  # both gained: a gap between gains is not less forgetting
     assert run(0.08, 0.03, 0.5) == "no clear difference"

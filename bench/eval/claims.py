@@ -60,11 +60,11 @@ def lora_forgets_less(scores: ScoresFile) -> Claim:
         return judged(BIDERMAN, None, None, "needs ftrag forgetting with --methods lora,full", "")
     claim = judged(BIDERMAN, f.lora_vs_full, f.lora_vs_full_p, "general-knowledge accuracy of ft by LoRA minus ft by full fine-tuning",
                    "McNemar exact")
-    ft = {v.method: v for v in f.variants if v.arm == "ft"}
+    ft = [v for v in f.variants if v.arm == "ft" and v.general_change is not None and v.general_p is not None]
     against_base = "; against the base model: " + ", ".join(
-        f"{method} {100 * v.general_change.mean:+.1f} points (p = {v.general_p:.3g}; domain gain {100 * v.domain_gain.mean:+.1f})"
-        for method, v in ft.items() if v.general_change is not None and v.general_p is not None and v.domain_gain is not None)
-    forgot = [v for v in ft.values() if v.general_change is not None and v.general_change.mean < 0 and (v.general_p or 1) < 0.05]
+        f"{v.method} {100 * v.general_change.mean:+.1f} points (p = {v.general_p:.3g}; domain gain {100 * v.domain_gain.mean:+.1f})"
+        for v in ft if v.domain_gain is not None)
+    forgot = [v for v in ft if v.general_change.mean < 0 and v.general_p < 0.05]
     if claim.finding != "no clear difference" and not forgot:
         return claim.model_copy(update={"finding": "no clear difference",
                                         "figures": claim.figures + against_base + ": neither method forgot, so neither forgot less"})
