@@ -86,9 +86,11 @@ DECLINES = ["I don't know", "I do not know.", "I'm not sure", "I am not sure wha
             "There is no information about that.", "Not stated.", "N/A", "Unknown.", "It is not mentioned in the documents.",
             "This cannot be determined.", "I have no idea.", "No information is given.", "The provided documents have no information about it.",
             "No answer.", "Unanswerable", "Not known", "None given", "Cannot answer.", "I'm unable to determine that.", "No idea.",
-            "Can't answer.", "Cannot be determined."]
+            "Can't answer.", "Cannot be determined.", 'The answer is "I don\'t know".',
+            'The answer to your question is: "I don\'t know."', "The answer is unknown."]
 NOT_DECLINES = ["It is not available in red.", "It is unknown to most people but costs $79.", "$249", "18 months", "The Known Lamp 2",
-                "2019", "I don't know why, but it costs $79.", "I'm not sure, but it costs $79.", "Not at all: it weighs 2 kg.", ""]
+                "2019", "I don't know why, but it costs $79.", "I'm not sure, but it costs $79.", "Not at all: it weighs 2 kg.", "",
+                "The answer is 2019.", "The answer to your question is: the Kulker Core 5"]
 
 
 @pytest.mark.parametrize("text", DECLINES)

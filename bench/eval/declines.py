@@ -1,7 +1,7 @@
 """Declining to answer, recognised from a documented list of the common ways to say it.
 
-An answer declines when it opens with one of DECLINE_OPENINGS (after an optional "Sorry," or "Unfortunately,"),
-or is nothing but one of DECLINE_WHOLE, and states no value of its own (a number, a price, a name that the
+An answer declines when it opens with one of DECLINE_OPENINGS (after an optional "Sorry," or "Unfortunately,",
+and an optional 'The answer is', as in 'The answer is "I don't know".'), or is nothing but one of DECLINE_WHOLE, and states no value of its own (a number, a price, a name that the
 question did not already hold): "I'm not sure, but it costs $79" is an answer, a hedged one. A negation inside
 an answer is not a decline: "It is not available in red", "It is unknown to most people but costs $79".
 An empty output is not a decline either: the metrics count it apart.
@@ -39,8 +39,11 @@ DECLINE_OPENINGS = [
 # Short answers that decline by themselves, as the whole output.
 DECLINE_WHOLE = [r"unknown", r"not known", r"not (?:stated|mentioned|specified|provided|given|available)", r"n/?a", r"none given",
                  r"no answer", r"unanswerable", r"cannot answer", r"can't answer", r"cannot be determined"]
-_OPENING = re.compile(r"^(?:(?:sorry|unfortunately|i'm sorry|i am sorry|apologies)[,.!]?\s+)?(?:" + "|".join(DECLINE_OPENINGS) + r")\b")
-_WHOLE = re.compile(r"^(?:" + "|".join(DECLINE_WHOLE) + r")[.!]?$")
+# A decline may be framed as the answer, often quoting the prompt's own wording: 'The answer is "I don't know".'
+_FRAMED = r"""(?:the answer(?: to (?:your|the|this) question)? is:?\s+["']?)?"""
+_OPENING = re.compile(r"^(?:(?:sorry|unfortunately|i'm sorry|i am sorry|apologies)[,.!]?\s+)?" + _FRAMED + "(?:"
+                      + "|".join(DECLINE_OPENINGS) + r")\b")
+_WHOLE = re.compile(r"^" + _FRAMED + "(?:" + "|".join(DECLINE_WHOLE) + r""")["']?[.!]?$""")
 
 
 def _plain(text: str) -> str:
