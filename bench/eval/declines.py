@@ -2,8 +2,9 @@
 
 An answer declines when it opens with one of DECLINE_OPENINGS (after an optional "Sorry," or "Unfortunately,",
 and an optional 'The answer is', as in 'The answer is "I don't know".'), or is nothing but one of DECLINE_WHOLE,
-and states no value of its own (a number, a price, a name that the question did not already hold): "I'm not sure, but it costs $79" is an answer, a hedged one. A negation inside
-an answer is not a decline: "It is not available in red", "It is unknown to most people but costs $79".
+and states no value of its own (a number, a price, a name that the question did not already hold): "I'm not
+sure, but it costs $79" is an answer, a hedged one. A negation inside an answer is not a decline: "It is not
+available in red", "It is unknown to most people but costs $79".
 An empty output is not a decline either: the metrics count it apart.
 
 >>> [declines(t) for t in ("I'm not sure.", "The documents do not provide the price.", "Unknown", "")]
