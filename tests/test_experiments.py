@@ -216,11 +216,11 @@ def test_a_claim_agrees_or_disagrees_only_when_its_paired_test_is_significant():
     from bench.records.scores import Interval
 
     gain, loss, unclear = Interval(mean=0.2, low=0.1, high=0.3, n=40), Interval(mean=-0.2, low=-0.3, high=-0.1, n=40), Interval(mean=0.1, low=-0.05, high=0.25, n=40)
-    assert judged(RAFT, gain, 0.01, "x", "McNemar exact").finding == "agrees"
-    assert judged(RAFT, loss, 0.01, "x", "McNemar exact").finding == "disagrees"
-    assert judged(RAFT, unclear, 0.2, "x", "McNemar exact").finding == "no clear difference"
+    assert judged(RAFT, gain, 0.01, "x", "McNemar (mid-p)").finding == "agrees"
+    assert judged(RAFT, loss, 0.01, "x", "McNemar (mid-p)").finding == "disagrees"
+    assert judged(RAFT, unclear, 0.2, "x", "McNemar (mid-p)").finding == "no clear difference"
     assert judged(RAFT, None, None, "needs the ft_rag and rag arms", "").finding == "not measured"
-    assert "+20.0 points" in judged(RAFT, gain, 0.01, "ft_rag minus rag", "McNemar exact").figures
+    assert "+20.0 points" in judged(RAFT, gain, 0.01, "ft_rag minus rag", "McNemar (mid-p)").figures
 
 
 def test_lora_forgets_less_only_where_a_method_forgot():

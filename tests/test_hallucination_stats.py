@@ -31,7 +31,7 @@ def test_a_draft_contradicts_when_it_states_another_value_of_a_required_kind():
 def test_paired_test_finds_no_difference_between_identical_arms():
     same = [1, 0, 1, 1, 0, 1, 0, 0]
     result = paired_test(same, same)
-    assert result.diff.mean == 0 and result.diff.low <= 0 <= result.diff.high and result.p == 1.0 and result.test == "McNemar exact"
+    assert result.diff.mean == 0 and result.diff.low <= 0 <= result.diff.high and result.p == 1.0 and result.test == "McNemar (mid-p)"
 
 
 def test_paired_test_leaves_out_items_either_arm_could_not_be_scored_on():
@@ -41,16 +41,26 @@ def test_paired_test_leaves_out_items_either_arm_could_not_be_scored_on():
     assert result.diff.low <= result.diff.mean <= result.diff.high
 
 
-def test_right_wrong_scores_get_the_exact_mcnemar_test_and_others_the_bootstrap():
+def test_right_wrong_scores_get_the_mid_p_mcnemar_test_and_others_the_bootstrap():
     assert paired_test([0.5, 1], [0, 1]).test == "paired bootstrap"
-    assert mcnemar(np.array([1] * 10), np.array([0] * 10)) == pytest.approx(2 / 2**10)
+    assert mcnemar(np.array([1] * 10), np.array([0] * 10)) == pytest.approx(1 / 2**10)  # exact: 2 / 2**10
+    assert mcnemar(np.array([1] * 6 + [0] * 2), np.array([0] * 6 + [1] * 2)) == pytest.approx(46 / 256)  # 2 * (37 - 28 / 2) / 256
+
+
+def test_mid_p_agrees_with_the_interval_where_the_exact_test_did_not():
+    """Nine wins and two losses in 40: Newcombe's interval excludes zero, and the exact test's p = 0.065 called it
+    no clear difference; the mid-p test says 0.039."""
+    a, b = [1] * 9 + [0] * 2 + [0] * 29, [0] * 9 + [1] * 2 + [0] * 29
+    result = paired_test(a, b)
+    assert result.diff.low > 0 and result.p == pytest.approx(0.0386, abs=1e-4)
 
 
 def test_four_wins_and_no_loss_of_forty_is_not_significant():
-    """The paired bootstrap said p = 0.029 here; the exact test says 0.125, and the interval includes 0."""
+    """The paired bootstrap said p = 0.029 here; the mid-p test says 0.0625 (the exact test 0.125), and the interval
+    includes 0."""
     a, b = [1] * 14 + [0] * 26, [1] * 10 + [0] * 30
     result = paired_test(a, b)
-    assert result.p == pytest.approx(0.125) and result.diff.low < 0 < result.diff.high
+    assert result.p == pytest.approx(0.0625) and result.diff.low < 0 < result.diff.high
 
 
 def coverage(interval, n: int, p: float) -> float:

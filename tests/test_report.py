@@ -30,7 +30,7 @@ def interval(mean: float, width: float = 0.1, n: int = 40) -> dict:
 
 def comparison(a: str, b: str, stratum: str, mean: float, low: float, high: float, p: float, p_holm: float | None = None) -> dict:
     return {"a": a, "b": b, "metric": "em", "stratum": stratum, "diff": {"mean": mean, "low": low, "high": high, "n": 40},
-            "p": p, "test": "McNemar exact", "p_holm": p_holm}
+            "p": p, "test": "McNemar (mid-p)", "p_holm": p_holm}
 
 
 def train_stats() -> dict:
@@ -126,9 +126,9 @@ def line_about(lines: list[str], *words: str) -> str:
 def test_verdict_reports_significant_and_insignificant_differences_from_the_paired_tests():
     lines = verdict(synthetic_scores())
     assert lines[0].startswith("Best arm on EM: fine-tuning + RAG, 70.0% (95% CI 60.0 to 80.0).")
-    assert "No significant difference between fine-tuning + RAG and RAG on EM: 10.0 points (95% CI -2.0 to 22.0, McNemar exact p = 0.104)" in lines[0]
+    assert "No significant difference between fine-tuning + RAG and RAG on EM: 10.0 points (95% CI -2.0 to 22.0, McNemar (mid-p) p = 0.104)" in lines[0]
     # stored as ft - rag = -30 points: read the right way round, RAG leads
-    assert "RAG scores 30.0 points higher than fine-tuning on EM (95% CI 18.0 to 42.0, McNemar exact p ≤ 0.001)." in lines
+    assert "RAG scores 30.0 points higher than fine-tuning on EM (95% CI 18.0 to 42.0, McNemar (mid-p) p ≤ 0.001)." in lines
     assert "RAG scores 55.0 points higher than fine-tuning on EM among corpus_only items" in line_about(lines, "corpus_only")
     assert line_about(lines, "seen items").startswith("No significant difference between RAG and fine-tuning on EM among seen items: 5.0 points (95% CI -10.0 to 20.0")
     assert "after about 610 queries" in line_about(lines, "breaks even")
@@ -168,7 +168,7 @@ def test_the_verdict_reads_its_comparisons_after_holms_correction():
     scores["comparisons"][1] = comparison("ft", "rag", "all", -0.30, -0.42, -0.18, 0.03, p_holm=0.09)
     line = line_about(verdict(scores), "between RAG and fine-tuning on EM:")
     assert line.startswith("No significant difference between RAG and fine-tuning on EM: 30.0 points")
-    assert "McNemar exact p = 0.030, Holm-adjusted = 0.090" in line
+    assert "McNemar (mid-p) p = 0.030, Holm-adjusted = 0.090" in line
 
 
 def test_without_paired_tests_the_verdict_reads_interval_overlap_and_says_so():
@@ -207,7 +207,7 @@ def test_report_shows_disagreements_and_how_to_reproduce(reported):
     markdown = (reported / "report.md").read_text()
     assert "### `c1` (corpus_only)" in markdown and "| rag | 2016 | 1.00 | doc-1#0, doc-2#0 |" in markdown
     assert "ftrag run synth_qa limit=10 --run-id tiny-run" in markdown and "Note:" not in markdown
-    assert "| rag − ft | EM | corpus_only | 55.0 [40.0, 70.0] | McNemar exact | ≤ 0.001 | – | yes |" in markdown
+    assert "| rag − ft | EM | corpus_only | 55.0 [40.0, 70.0] | McNemar (mid-p) | ≤ 0.001 | – | yes |" in markdown
 
 
 def test_report_command_rebuilds_everything_from_stored_results(tmp_path):

@@ -59,7 +59,7 @@ def lora_forgets_less(scores: ScoresFile) -> Claim:
     if f is None or f.lora_vs_full is None:
         return judged(BIDERMAN, None, None, "needs ftrag forgetting with --methods lora,full", "")
     claim = judged(BIDERMAN, f.lora_vs_full, f.lora_vs_full_p, "general-knowledge accuracy of ft by LoRA minus ft by full fine-tuning",
-                   "McNemar exact")
+                   "McNemar (mid-p)")
     ft = [v for v in f.variants if v.arm == "ft" and v.general_change is not None and v.general_p is not None]
     against_base = "; against the base model: " + ", ".join(
         f"{v.method} {100 * v.general_change.mean:+.1f} points (p = {v.general_p:.3g}; domain gain {100 * v.domain_gain.mean:+.1f})"

@@ -13,7 +13,7 @@ NAME = "curve"
 
 
 def below_rag(point: CurvePoint) -> bool:
-    """Significantly below RAG: its paired test (McNemar exact for right/wrong scores) at 5%, and a negative difference."""
+    """Significantly below RAG: its paired test (McNemar's mid-p for right/wrong scores) at 5%, and a negative difference."""
     return point.vs_rag is None or (point.p is not None and point.p < 0.05 and point.vs_rag.mean < 0)
 
 

@@ -70,7 +70,7 @@ class Comparison(Record):
     stratum: str
     diff: Interval  # the difference with its 95% interval (Newcombe's for right/wrong scores, else bootstrap)
     p: float
-    test: str  # "McNemar exact", "paired bootstrap", or "seed and item bootstrap" (several fine-tuning seeds)
+    test: str  # "McNemar (mid-p)", "paired bootstrap", or "seed and item bootstrap" (several fine-tuning seeds)
     p_holm: float | None = None  # the verdict's comparisons only: Holm-adjusted over all of them
 
     @property
@@ -128,7 +128,7 @@ class TaskInfo(Record):
 class ProbeResult(Record):
     accuracy: Interval  # Wilson
     change: Interval | None = None  # minus the base model on the same items (Newcombe), adapters only
-    p: float | None = None  # McNemar exact, adapters only
+    p: float | None = None  # McNemar (mid-p), adapters only
 
 
 class ForgettingVariant(Record):

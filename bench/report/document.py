@@ -102,7 +102,7 @@ def comparison_blocks(runs: list[Run], defs: dict) -> list[tuple]:
         return [("h", 2, "Paired comparisons"), ("p", "scores.json holds no paired comparisons for this run.")]
     return [("h", 2, "Paired comparisons"),
             ("p", "Each test item answered by both arms is a pair. Difference in percentage points with its 95% interval: for "
-                  "right/wrong scores McNemar's exact test and Newcombe's score interval, for other scores a paired bootstrap; "
+                  "right/wrong scores McNemar's mid-p test and Newcombe's score interval, for other scores a paired bootstrap; "
                   "with several fine-tuning seeds, a bootstrap over seeds and items, so seed-to-seed variance counts. The "
                   "comparisons the verdict draws are Holm-adjusted together; a difference is called significant at 5% (after "
                   "that adjustment where it applies). The headline metric is shown; the other metrics' tests are in scores.csv "

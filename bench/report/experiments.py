@@ -60,7 +60,7 @@ def forgetting_blocks(run: Run, folder: Path, prefix: str = "") -> list[tuple]:
                         folder / "plots" / f"{prefix}forgetting.png")
     return [("h", 2, "Forgetting: what fine-tuning cost in general knowledge"),
             ("p", "The base model and each adapter answered the same general-knowledge questions, never trained on: " + probes
-             + ". Changes are against the base model on the same items (McNemar's exact test, Newcombe's interval); the domain "
+             + ". Changes are against the base model on the same items (McNemar's mid-p test, Newcombe's interval); the domain "
                "gain is the task's headline score on the test items minus the base model's (closed-book arms) or RAG's (arms that "
                "retrieve: the same context without fine-tuning)."),
             ("list", forgetting_sentences(f)), *forgetting_tables(f),
