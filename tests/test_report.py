@@ -167,7 +167,7 @@ def test_the_verdict_reads_its_comparisons_after_holms_correction():
     scores = synthetic_scores()
     scores["comparisons"][1] = comparison("ft", "rag", "all", -0.30, -0.42, -0.18, 0.03, p_holm=0.09)
     line = line_about(verdict(scores), "between RAG and fine-tuning on EM:")
-    assert line.startswith("No significant difference between RAG and fine-tuning on EM: 30.0 points")
+    assert line.startswith("No significant difference after Holm adjustment between RAG and fine-tuning on EM: 30.0 points")
     assert "McNemar (mid-p) p = 0.030, Holm-adjusted = 0.090" in line
 
 

@@ -79,7 +79,9 @@ def diff_sentence(d: Diff, metric: str, where: str = "") -> str:
         interval = f"95% CI {points(d.low)} to {points(d.high)}{p}"
         if d.significant:
             return f"{capitalized(a)} scores {points(d.mean)} points higher than {b} on {metric}{where} ({interval})."
-        return f"No significant difference between {a} and {b} on {metric}{where}: {points(d.mean)} points ({interval})."
+        # an interval that excludes zero beside "no significant difference" needs its reason said
+        after_holm = " after Holm adjustment" if d.p_holm is not None and d.p < 0.05 else ""
+        return f"No significant difference{after_holm} between {a} and {b} on {metric}{where}: {points(d.mean)} points ({interval})."
     both = f"{pct_brief(d.ci_a)} vs {pct_brief(d.ci_b)}"
     if d.significant:
         return f"{capitalized(a)} scores {points(d.mean)} points higher than {b} on {metric}{where} ({both}; the 95% intervals do not overlap)."
