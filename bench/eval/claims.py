@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.eval.comparisons import find
 from bench.eval.metrics import METRICS, Scored
-from bench.eval.stats import paired_test
+from bench.eval.stats import MCNEMAR, paired_test
 from bench.records.scores import Claim, Interval, ScoresFile
 
 OVADIA = ("Ovadia et al., 2024", "Retrieval beats fine-tuning on facts the model has never seen.")
@@ -59,7 +59,7 @@ def lora_forgets_less(scores: ScoresFile) -> Claim:
     if f is None or f.lora_vs_full is None:
         return judged(BIDERMAN, None, None, "needs ftrag forgetting with --methods lora,full", "")
     claim = judged(BIDERMAN, f.lora_vs_full, f.lora_vs_full_p, "general-knowledge accuracy of ft by LoRA minus ft by full fine-tuning",
-                   "McNemar (mid-p)")
+                   MCNEMAR)
     ft = [v for v in f.variants if v.arm == "ft" and v.general_change is not None and v.general_p is not None]
     against_base = "; against the base model: " + ", ".join(
         f"{v.method} {100 * v.general_change.mean:+.1f} points (p = {v.general_p:.3g}; domain gain {100 * v.domain_gain.mean:+.1f})"

@@ -14,6 +14,7 @@ from scipy.stats import binom, norm
 from bench.records.scores import Interval
 
 NO_VALUE = Interval(mean=float("nan"), low=float("nan"), high=float("nan"), n=0)
+MCNEMAR = "McNemar (mid-p)"  # the name the paired test of right/wrong scores is stored and reported under
 
 def resample_indices(n: int, resamples: int, seed: int) -> np.ndarray:
     """The bootstrap's one source of randomness: `resamples` rows of n item indices drawn with replacement."""
@@ -89,7 +90,7 @@ def paired_test(a: list[float], b: list[float], resamples: int = 1000, seed: int
     if len(a) == 0:
         return PairedTest(NO_VALUE, float("nan"), "none")
     if is_binary(a) and is_binary(b):
-        return PairedTest(newcombe_interval(a, b, level), mcnemar(a, b), "McNemar (mid-p)")
+        return PairedTest(newcombe_interval(a, b, level), mcnemar(a, b), MCNEMAR)
     diffs = a - b
     means = diffs[resample_indices(len(diffs), resamples, seed)].mean(axis=1)
     return PairedTest(percentile_interval(diffs.mean(), means, len(diffs), level), bootstrap_p(means, resamples), "paired bootstrap")
