@@ -80,3 +80,22 @@ def test_launcher_accelerate_stands_for_the_processes_setting():
     assert resolve_config("synth_qa", cli_overrides=launcher_settings("accelerate", 2)).finetune.processes == 2
     with pytest.raises(UserError, match=r"sharding=fsdp shards the model over several processes: also set finetune.processes=2"):
         resolve_config("synth_qa", cli_overrides=["finetune.sharding=fsdp"])
+
+
+def test_every_process_runs_as_many_parts_the_short_ones_at_weight_zero():
+    """DDP syncs buffers and FSDP gathers the weights at every forward, so a process with fewer parts (or no rows)
+    than another must still run as many: it repeats a row at weight 0, adding nothing to the update."""
+    from types import SimpleNamespace
+
+    from bench.training.checkpoint import Progress
+    from bench.training.finetune import Trainer
+
+    def parts(batch, rank):
+        trainer = Trainer(None, [], None, None, FinetuneConfig(batch_tokens=40), 0, "cpu", Path("."), Progress(),
+                          accelerator=SimpleNamespace(num_processes=2, process_index=rank))
+        return [(len(part), weight) for part, weight in trainer.parts(batch)]
+
+    batch = [([1] * 30, 5), ([2] * 4, 1), ([3] * 4, 1)]  # rank 0 takes rows 0 and 2, too many tokens for one part
+    assert parts(batch, 0) == [(1, 2.0), (1, 2.0)]
+    assert parts(batch, 1) == [(1, 2.0), (1, 0.0)]
+    assert parts(batch[:1], 1) == [(1, 0.0)]  # no rows of its own

@@ -9,7 +9,7 @@ from bench.models.choice import choice_token_ids
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.records.config import FinetuneConfig
 from bench.records.errors import UserError
-from bench.training.finetune import TrainPair, TrainPlan, adapter_key, answer_loss, collate, encode_pair, shared_prefix, split_by_tokens, train_cached
+from bench.training.finetune import TrainPair, TrainPlan, adapter_key, answer_loss, collate, encode_pair, part_cost, shared_prefix, split_by_tokens, train_cached
 
 
 def test_collate_left_pads_and_aligns_labels_with_the_targets():
@@ -74,7 +74,7 @@ def test_a_batch_split_by_tokens_gives_the_whole_batch_gradient(tiny_model_dir):
     batch = [encode_pair(tokenizer, TrainPair(p, t), 64) for p, t in texts]
     parts = split_by_tokens(batch, 40)
     assert len(parts) > 2 and sorted(map(id, sum(parts, []))) == sorted(map(id, batch))
-    assert all(len(part) == 1 or len(part) * max(len(ids) for ids, _ in part) <= 40 for part in parts)
+    assert all(len(part) == 1 or part_cost(part) <= 40 for part in parts)
 
     def gradient(groups):
         model.zero_grad()
@@ -84,6 +84,19 @@ def test_a_batch_split_by_tokens_gives_the_whole_batch_gradient(tiny_model_dir):
         return torch.cat([p.grad.flatten() for p in model.parameters()])
 
     assert torch.allclose(gradient(parts), gradient([batch]), atol=1e-6)
+
+
+def test_a_part_costs_what_it_runs_and_scores():
+    """A shared prompt prefix runs once and scored positions weigh as tokens: 8 questions sharing a 20-token
+    template fit one part of 150, corpus windows (every token scored) only 2, and without sharing 4 questions."""
+    questions = [(list(range(20)) + [100 + row] * 10, 2) for row in range(8)]  # 30 ids, the first 20 shared
+    windows = [([200 + row] * 30, 29) for row in range(8)]
+    assert part_cost(questions) == 20 + 8 * (10 + 3)
+    assert part_cost(questions, share_prefix=False) == 8 * (30 + 3)
+    assert part_cost(windows[:2]) == 2 * (30 + 30)
+    assert [len(p) for p in split_by_tokens(questions, 150)] == [8]
+    assert [len(p) for p in split_by_tokens(windows, 150)] == [2, 2, 2, 2]
+    assert [len(p) for p in split_by_tokens(questions, 150, share_prefix=False)] == [4, 4]
 
 
 def test_shared_prefix_stops_before_each_rows_last_prompt_token():

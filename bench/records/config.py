@@ -53,14 +53,13 @@ class FinetuneConfig(Strict):
     # against LoRA's 35.0, too weak a rival to weigh LoRA's forgetting against; at 1e-4 it scores 46.2)
     learning_rate: float | None = None
     batch_size: int = Field(8, ge=1)
-    # most tokens (rows x padded width) through the model at once: a larger batch is split into parts whose
-    # gradients add up to the whole batch's (the same update), so activation memory stays bounded. SmolLM2-135M,
-    # 8 sequences of 100-384 tokens, 2 threads: one step peaks at 7.8 GB unsplit, 4.3 GB at 1024, 2.4 GB at 512,
-    # and 512 is as fast as 1024 and faster than unsplit. 384, not 512: in synth_qa's `ft` run the peak comes from
-    # corpus windows (~125 tokens, every one a target, so the LM head's logits and their gradient count too); over
-    # the same 30 steps the process peaked at 2.8 GB instead of 3.1 GB, in the same time (159 s against 166 s); a
-    # whole default run, 3.2 GB instead of 3.4 GB, fine-tuning as fast
-    batch_tokens: int = Field(384, ge=16)
+    # the most activation memory of one forward and backward, in tokens (training.finetune.part_cost: the positions run,
+    # a shared prompt prefix once, plus one per position the LM head scores): a larger batch is split into parts whose
+    # gradients add up to the whole batch's (the same update), so memory stays bounded. SmolLM2-135M, 8 rows of
+    # 100-384 tokens, 2 threads: a step peaks at 7.8 GB unsplit, 2.4 GB at 512 padded tokens. Counting what runs, not
+    # rows x padded width, lets synth_qa's 8 closed-book questions (72 tokens, 26 of them a shared prefix) run as one
+    # part instead of two small ones, ~1.35x faster, while corpus windows (every token scored) run 2 to a part
+    batch_tokens: int = Field(512, ge=16)
     max_length: int = Field(384, ge=16)
     max_examples: int | None = Field(None, ge=1)  # cap on training examples (a seeded sample), for large train sets
     lora_r: int = Field(16, ge=1)
