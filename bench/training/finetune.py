@@ -232,11 +232,9 @@ class Trainer:
         if self.accelerator is None:
             return [(part, 1.0) for part in split_by_tokens(batch, budget)]
         n = self.accelerator.num_processes
-        shares = [batch[rank::n] for rank in range(n)]
-        most = max(len(split_by_tokens(rows, budget, False)) for rows in shares if rows)
-        mine = shares[self.accelerator.process_index]
-        parts = [(part, float(n)) for part in split_by_tokens(mine, budget, False)] if mine else []
-        return parts + [(batch[:1], 0.0)] * (most - len(parts))
+        splits = [split_by_tokens(batch[rank::n], budget, False) if batch[rank::n] else [] for rank in range(n)]
+        parts = [(part, float(n)) for part in splits[self.accelerator.process_index]]
+        return parts + [(batch[:1], 0.0)] * (max(map(len, splits)) - len(parts))
 
     def step(self, batch: list[tuple[list[int], int]]) -> None:
         """One update on the batch's mean target loss, its gradient summed over parts of at most `batch_tokens`
