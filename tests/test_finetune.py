@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 import pytest
+from safetensors.torch import load_file
 
 from bench.models.choice import choice_token_ids
 from bench.models.loading import format_prompt, load_tokenizer
@@ -253,3 +254,24 @@ def test_the_adapter_key_holds_the_rate_training_runs_at(monkeypatch):
     before = adapter_key("model", plan, cfg, 0)
     monkeypatch.setattr(FinetuneConfig, "lr", lambda self: 5e-5)
     assert adapter_key("model", plan, cfg, 0) != before
+
+
+def test_bf16_training_runs_its_matmuls_in_bf16_keeps_fp32_weights_and_keys_its_adapter_apart(tiny_model_dir, monkeypatch):
+    from bench.models import device as device_module
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    seen, forward = [], torch.nn.Linear.forward
+
+    def recording(self, x):
+        out = forward(self, x)
+        seen.append(out.dtype)
+        return out
+    monkeypatch.setattr(torch.nn.Linear, "forward", recording)
+    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 0.5)  # auto resolves to fp32 here
+    folder32, stats32 = train_cached(str(tiny_model_dir), tokenizer, PLAN, FinetuneConfig(batch_size=8, learning_rate=2e-2), 0, "cpu")
+    assert stats32.precision == "fp32" and set(seen) == {torch.float32}
+    seen.clear()
+    folder16, stats16 = train_cached(str(tiny_model_dir), tokenizer, PLAN, FinetuneConfig(batch_size=8, learning_rate=2e-2, precision="bf16"), 0, "cpu")
+    assert stats16.precision == "bf16" and torch.bfloat16 in set(seen) and folder16 != folder32
+    assert stats16.last_loss < stats16.first_loss - 0.2
+    weights = load_file(folder16 / "adapter_model.safetensors")
+    assert {w.dtype for w in weights.values()} == {torch.float32}

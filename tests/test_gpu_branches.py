@@ -45,3 +45,13 @@ def test_gpu_memory_is_the_peak_allocated_reset_at_each_reading_and_counted_towa
 def test_answering_runs_in_bf16_on_a_gpu_only():
     assert answering_dtype("cuda") == answering_dtype("cuda:0") == torch.bfloat16
     assert answering_dtype("cpu") == answering_dtype("mps") == torch.float32
+
+
+def test_training_precision_is_bf16_on_a_gpu_and_on_a_cpu_only_where_bf16_matmuls_are_much_faster(monkeypatch):
+    from bench.models.device import training_precision
+    assert training_precision("auto", "cuda:1") == "bf16" and training_precision("fp32", "cuda") == "fp32"
+    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 2.5)  # AMD EPYC Zen 4
+    assert training_precision("auto", "cpu") == "bf16" and training_precision("fp32", "cpu") == "fp32"
+    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 0.5)  # a Xeon without AMX
+    assert training_precision("auto", "cpu") == "fp32" and training_precision("bf16", "cpu") == "bf16"
+    assert training_precision("auto", "mps") == "fp32"

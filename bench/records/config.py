@@ -65,6 +65,11 @@ class FinetuneConfig(Strict):
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.0, ge=0, lt=1)  # on CPU dropout costs ~15% of training speed
+    # bf16 autocast for training's matmuls (the weights, gradients and optimizer stay fp32). auto: bf16 on a GPU, and on
+    # a CPU whose bf16 matmuls measure at least 1.5x fp32's (AMD EPYC Zen 4: ~2.5x, synth_qa's LoRA steps ~1.4x faster);
+    # fp32 elsewhere (a Xeon without AMX runs bf16 matmuls at half fp32's speed). The choice made is in the adapter's
+    # cache key and the report's fit table.
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     raft_gold_fraction: float = Field(0.8, ge=0, le=1)  # ft_rag: share of examples that keep the gold chunk
     # Early stopping: after each epoch, the answer loss on held-out pairs (the task's data.validation, else a
     # seeded slice of the training examples, which are then not trained on); training stops when it has not

@@ -32,6 +32,7 @@ class TrainStats(Record):
     last_loss: float
     peak_rss_mb: float
     device: str
+    precision: str = "fp32"  # what training's matmuls ran in (finetune.precision as resolved on the device)
     cached: bool = False
     epochs_planned: int = 1
     epochs_run: int = 1  # fewer than planned when the held-out loss stopped improving

@@ -127,6 +127,6 @@ def fit_table(rows: list[Row], defs: dict) -> tuple | None:
         t = row.data.cost.train
         held_out = ", ".join(f"{v:.2f}" for v in t.validation_losses) or "–"
         body.append([Data(row.label), pct(row.data.fit), f"{t.epochs_run} of {t.epochs_planned}", str(t.best_epoch), str(t.validation_pairs),
-                     f"{t.first_loss:.2f} → {t.last_loss:.2f}", held_out])
+                     f"{t.first_loss:.2f} → {t.last_loss:.2f}", held_out, t.precision])
     return ("table", ["arm", label_of(defs, "fit"), "epochs run", "epoch kept", "held-out pairs", "training loss first → last",
-                      "held-out loss by epoch"], body)
+                      "held-out loss by epoch", "precision"], body)

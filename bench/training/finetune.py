@@ -19,7 +19,7 @@ from accelerate.utils import broadcast
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import get_linear_schedule_with_warmup
 
-from bench.models.device import peak_memory_mb
+from bench.models.device import peak_memory_mb, training_precision
 from bench.models.loading import answer_token_ids, load_model, peft_quietly, uses_chat_template
 from bench.models.progress import progress as progress_bar
 from bench.records.cache import cache_root, cached_dir, stage_key
@@ -162,11 +162,17 @@ class TrainPlan:
     validation: list[TrainPair]
 
 
+def autocast(cfg: FinetuneConfig, device: str):
+    """bf16 autocast where `finetune.precision` resolves to bf16 on this device, else a context that changes nothing."""
+    bf16 = training_precision(cfg.precision, device) == "bf16"
+    return torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16)
+
+
 def validation_loss(model, encoded: list[tuple[list[int], int]], cfg: FinetuneConfig, pad_id: int, device: str) -> float:
-    """Mean answer loss over the held-out pairs, weighted by their target tokens."""
+    """Mean answer loss over the held-out pairs, weighted by their target tokens, in training's precision."""
     model.eval()
     total, weight = 0.0, 0
-    with torch.no_grad():
+    with torch.no_grad(), autocast(cfg, device):
         for start in range(0, len(encoded), cfg.batch_size):
             part = encoded[start : start + cfg.batch_size]
             n = sum(n_target for _, n_target in part)
@@ -244,7 +250,7 @@ class Trainer:
         for number, (part, weight) in enumerate(parts):
             exchange = self.accelerator is None or number == len(parts) - 1  # DDP exchanges gradients once a step
             with nullcontext() if exchange else self.without_exchange():
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.startswith("cuda")):
+                with autocast(self.cfg, self.device):
                     part_loss = answer_loss(self.model, part, self.pad_id, self.device, "sum", share) / targets
                 (part_loss * weight).backward()
             loss, tokens = loss + part_loss.item() * bool(weight), tokens + sum(len(ids) for ids, _ in part) * bool(weight)
@@ -352,6 +358,7 @@ def train_stats(trainer: Trainer, epochs: list, held_out: list) -> TrainStats:
                       tokens=progress.tokens, seconds=trainer.elapsed(), flops=(4 if cfg.method == "lora" else 6) * n_params * progress.tokens,
                       trainable_params=sum(p.numel() for p in trainer.params), first_loss=sum(losses[:window]) / window,
                       last_loss=sum(losses[-window:]) / window, peak_rss_mb=peak_memory_mb(trainer.device), device=trainer.device,
+                      precision=training_precision(cfg.precision, trainer.device),
                       epochs_planned=len(epochs), epochs_run=progress.epoch, best_epoch=best, validation_pairs=len(held_out),
                       losses=thin(losses), validation_losses=progress.validation_losses)
 
@@ -371,7 +378,9 @@ def adapter_key(model_path: str, plan: TrainPlan, cfg: FinetuneConfig, seed: int
 
 def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str,
                  init: Path | None = None) -> tuple[Path, TrainStats]:
-    """Reuse an adapter trained on the same model, data, settings and seed (and starting point); keep its measured cost."""
+    """Reuse an adapter trained on the same model, data, settings and seed (and starting point); keep its measured cost.
+    `finetune.precision` is resolved here, once: the key holds the precision trained in, and so do all processes."""
+    cfg = cfg.model_copy(update={"precision": training_precision(cfg.precision, device)})
     key = adapter_key(model_path, plan, cfg, seed, init)
     checkpoints = cache_root() / "adapter" / f".partial-{key}"
 
