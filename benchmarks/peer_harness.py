@@ -148,13 +148,19 @@ def peer_task(prompts: list[str], gold: list[int], choices: list[str], delimiter
     })
 
 
+def agreement_precision(device: str) -> str:
+    """bf16 on a GPU, as ftrag answers there; fp32 on a CPU, even where ftrag's auto picks bf16, so that the two
+    harnesses' log-likelihoods can agree to the check's tolerance."""
+    return "bf16" if device.startswith("cuda") else "fp32"
+
+
 def peer_side(model_path: str, prompts: list[str], gold: list[int], choices: list[str], delimiter: str,
               device: str = "cpu", batch_size: int = 8) -> Side:
     """lm-eval's HF backend loads the same folder and scores the task (no chat template: prompts are formatted)."""
     from lm_eval.evaluator import evaluate
     from lm_eval.models.huggingface import HFLM
 
-    dtype = "bfloat16" if device == "cuda" else "float32"  # as ftrag's load_generator
+    dtype = "bfloat16" if agreement_precision(device) == "bf16" else "float32"  # as ftrag's side
     lm = HFLM(pretrained=model_path, device=device, dtype=dtype, softmax_dtype="float32", batch_size=batch_size)
     task = peer_task(prompts, gold, choices, delimiter)
     out = evaluate(lm=lm, task_dict={"tasks": {PEER_TASK: task}, "groups": {}, "group_map": {}},
@@ -174,7 +180,7 @@ def compare(model_path: str, items: list[Example], kind: str, choices: list[str]
     tokenizer = load_tokenizer(model_path, chat_template)
     prompts = base_arm_prompts(tokenizer, items, kind, instruction or default_instruction(kind, choices))
     gold = [choices.index(it.targets[0]) for it in items]
-    model, tokenizer = load_generator(model_path, device, chat_template=chat_template)
+    model, tokenizer = load_generator(model_path, device, chat_template=chat_template, precision=agreement_precision(device))
     ftrag = ftrag_side(model, tokenizer, prompts, items, choices)
     del model
     delimiter = target_delimiter(tokenizer)

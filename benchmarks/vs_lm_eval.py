@@ -1,14 +1,15 @@
 """ftrag against lm-evaluation-harness, side by side: the same requests, the same weights, the same threads, timed.
 
     .venv/bin/python benchmarks/vs_lm_eval.py [--model smollm2-135m] [--choice-task pubmedqa] [--qa-task covid_qa]
-                                              [--limit 20] [--threads 2]
+                                              [--limit 20] [--threads 2] [--precision auto]
 
 Two kinds of request, each built from the base arm's own prompts (task instruction, no context):
 - log-likelihood: every (prompt, choice) pair of a label-choice task; ftrag's `choose` against lm-eval's
   `HFLM.loglikelihood` (the requests an lm-eval multiple_choice task sends, delimiter as in peer_harness.py);
 - greedy generation: the QA task's prompts, up to 24 new tokens, stopping at a line break; ftrag's `generate`
   against lm-eval's `HFLM.generate_until` (until "\\n", do_sample False).
-Both load the same folder once, untimed; only answering is timed, one side after the other in one process. Prints
+Both sides run in the precision ftrag answers in here (`generation.precision`: auto is bf16 on a CPU with fast bf16
+matmuls, else fp32; `--precision fp32` forces fp32 on both). Both load the same folder once, untimed; only answering is timed, one side after the other in one process. Prints
 the seconds, the ratio (lm-eval / ftrag: above 1 means ftrag is faster) and whether every choice and every output
 agree. Figures move 2-6x with other load on the cores: run it on a quiet machine.
 """
@@ -28,6 +29,7 @@ from bench.arms.prompts import default_instruction  # noqa: E402
 from bench.data.tasks import load_task, select_items  # noqa: E402
 from bench.models.choice import choose  # noqa: E402
 from bench.models.generate import generate  # noqa: E402
+from bench.models.device import resolve_precision  # noqa: E402
 from bench.models.loading import load_generator  # noqa: E402
 from bench.models.presets import resolve_generator  # noqa: E402
 from benchmarks.peer_harness import base_arm_prompts, target_delimiter  # noqa: E402
@@ -80,18 +82,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=20, help="test items per stratum of each task")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=16, help="generation batch size of both sides")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto", help="as generation.precision, on both sides")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     from lm_eval.models.huggingface import HFLM
 
     path = resolve_generator(args.model)
-    model, tokenizer = load_generator(path, "cpu")
-    lm = HFLM(pretrained=path, device="cpu", dtype="float32", softmax_dtype="float32", batch_size=args.batch_size)
+    precision = resolve_precision(args.precision, "cpu")
+    model, tokenizer = load_generator(path, "cpu", precision=precision)
+    lm = HFLM(pretrained=path, device="cpu", dtype="bfloat16" if precision == "bf16" else "float32", softmax_dtype="float32",
+              batch_size=args.batch_size)
     choice_prompts, choices = prompts_for(args.choice_task, args.limit, tokenizer)
     qa_prompts, _ = prompts_for(args.qa_task, args.limit, tokenizer)
     if not choices:
         parser.error(f"task '{args.choice_task}' lists no labels: there is no choice to score")
-    print(f"model {args.model} ({path}), torch threads {torch.get_num_threads()}: {len(choice_prompts)} "
+    print(f"model {args.model} ({path}) in {precision}, torch threads {torch.get_num_threads()}: {len(choice_prompts)} "
           f"{args.choice_task} prompts x {len(choices)} choices, {len(qa_prompts)} {args.qa_task} prompts", flush=True)
 
     ours, our_seconds = timed(lambda: [r.label for r in choose(model, tokenizer, choice_prompts, choices)])

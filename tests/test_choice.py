@@ -10,7 +10,8 @@ CHOICES = ["card_arrival", "billing", "a much longer label with many tokens", "c
 
 @pytest.fixture(scope="module")
 def model_and_tokenizer(tiny_model_dir):
-    return load_generator(str(tiny_model_dir), "cpu")
+    # fp32 (auto may pick bf16 on this CPU): the cached and full-sequence scores are compared to 1e-4
+    return load_generator(str(tiny_model_dir), "cpu", precision="fp32")
 
 
 @pytest.mark.parametrize("scorer", [lambda m, p, ids: choice_logprobs(m, p, ChoiceTree(ids)), _padded_batch_logprobs],

@@ -42,16 +42,20 @@ def test_gpu_memory_is_the_peak_allocated_reset_at_each_reading_and_counted_towa
     assert device_module._stage_peak == 3.0  # the stage's peak: the larger reading, not the last
 
 
-def test_answering_runs_in_bf16_on_a_gpu_only():
+def test_answering_runs_in_bf16_on_a_gpu_and_on_a_cpu_only_where_bf16_matmuls_are_much_faster(monkeypatch):
     assert answering_dtype("cuda") == answering_dtype("cuda:0") == torch.bfloat16
-    assert answering_dtype("cpu") == answering_dtype("mps") == torch.float32
-
-
-def test_training_precision_is_bf16_on_a_gpu_and_on_a_cpu_only_where_bf16_matmuls_are_much_faster(monkeypatch):
-    from bench.models.device import training_precision
-    assert training_precision("auto", "cuda:1") == "bf16" and training_precision("fp32", "cuda") == "fp32"
-    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 2.5)  # AMD EPYC Zen 4
-    assert training_precision("auto", "cpu") == "bf16" and training_precision("fp32", "cpu") == "fp32"
+    assert answering_dtype("cuda", "fp32") == torch.float32
     monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 0.5)  # a Xeon without AMX
-    assert training_precision("auto", "cpu") == "fp32" and training_precision("bf16", "cpu") == "bf16"
-    assert training_precision("auto", "mps") == "fp32"
+    assert answering_dtype("cpu") == answering_dtype("mps") == torch.float32
+    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 2.5)  # AMD EPYC Zen 4
+    assert answering_dtype("cpu") == torch.bfloat16 and answering_dtype("cpu", "fp32") == torch.float32
+
+
+def test_resolve_precision_is_bf16_on_a_gpu_and_on_a_cpu_only_where_bf16_matmuls_are_much_faster(monkeypatch):
+    from bench.models.device import resolve_precision
+    assert resolve_precision("auto", "cuda:1") == "bf16" and resolve_precision("fp32", "cuda") == "fp32"
+    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 2.5)  # AMD EPYC Zen 4
+    assert resolve_precision("auto", "cpu") == "bf16" and resolve_precision("fp32", "cpu") == "fp32"
+    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 0.5)  # a Xeon without AMX
+    assert resolve_precision("auto", "cpu") == "fp32" and resolve_precision("bf16", "cpu") == "bf16"
+    assert resolve_precision("auto", "mps") == "fp32"

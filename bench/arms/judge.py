@@ -20,14 +20,15 @@ from bench.retrieval.index import Retriever
 JUDGE_QUESTION = "Request: {input}\nAnswer: {output}\n\nIs this answer supported by the documents above? Reply yes or no."
 
 
-def judge_support(predictions: list[Prediction], retriever: Retriever, model_name: str, device: str, k: int, cache_file: Path) -> None:
+def judge_support(predictions: list[Prediction], retriever: Retriever, model_name: str, device: str, k: int, cache_file: Path,
+                  precision: str = "auto") -> None:
     """Judge every answer that is not empty and not judged yet (once per distinct output); store P(supported)."""
     cache = read_json(cache_file) if cache_file.exists() else {}
     todo = {judge_key(p): p for p in predictions if p.output.strip()}
     missing = [p for key, p in todo.items() if key not in cache]
     if not missing:
         return
-    model, tokenizer = load_generator(resolve_generator(model_name), device)
+    model, tokenizer = load_generator(resolve_generator(model_name), device, precision=precision)
     chunks = retriever.search([p.input for p in missing], k)
     prompts = [format_prompt(tokenizer, chunks_block([(c.title, c.text) for c in found]) + "\n\n"
                              + JUDGE_QUESTION.format(input=p.input, output=p.output))

@@ -148,7 +148,7 @@ def score_run(folder: RunFolder) -> ScoresFile:
     scores = ScoresFile(
         task=task_info(ctx.task), items=dict(Counter(item.stratum for item in ctx.items)), family=ctx.family,
         metrics=[m.name for m in family_metrics(ctx.family)], config=cfg.model_dump(), config_hash=cfg.digest(),
-        generator_path=ctx.run.generator_path, n_params=ctx.run.n_params, prompt_format=ctx.run.prompt_format, arms=arms, break_even=break_even({n: a.cost for n, a in arms.items()}),
+        generator_path=ctx.run.generator_path, n_params=ctx.run.n_params, prompt_format=ctx.run.prompt_format, answering_precision=ctx.run.answering_precision, arms=arms, break_even=break_even({n: a.cost for n, a in arms.items()}),
         majority=majority_baseline(ctx.items) if ctx.family == "choice" else None, seeds=seed_spread(ctx, runs_by_arm),
         definitions=definitions(), timings=ctx.run.timings, stage_memory_mb=ctx.run.stage_memory_mb, environment=ctx.run.environment,
         forgetting=forgetting_scores(folder, ctx, runs_by_arm), update=update_scores(folder, ctx),

@@ -48,7 +48,7 @@ def run_forgetting(target: str, probes: list[str] = DEFAULT_PROBES, items: int =
             stage(f"{NAME}:{variant.name}")
             for probe, probe_items in sample.items():
                 path = folder.experiment_predictions(NAME, variant.name, probe)
-                key = stage_key("probe_answers", ctx.generator_path, variant.adapter or "", cfg.model.chat_template,
+                key = stage_key("probe_answers", ctx.generator_path, variant.adapter or "", cfg.model.chat_template, ctx.answering_precision,
                                 [(it.id, it.text, it.choices) for it in probe_items])
                 answer_choice_items(path, key, probe_items, lambda v=variant: model_for(ctx, v), ctx.device)
         # the answer key goes with the answers, so scoring needs neither the data directory nor the same files again
@@ -58,7 +58,8 @@ def run_forgetting(target: str, probes: list[str] = DEFAULT_PROBES, items: int =
 
 
 def model_for(ctx: RunContext, variant: Variant):
-    return load_generator(ctx.generator_path, ctx.device, Path(variant.adapter) if variant.adapter else None, ctx.cfg.model.chat_template)
+    return load_generator(ctx.generator_path, ctx.device, Path(variant.adapter) if variant.adapter else None, ctx.cfg.model.chat_template,
+                          ctx.answering_precision)
 
 
 def other_method_variant(ctx: RunContext, method: str, seed: int) -> Variant:

@@ -22,9 +22,10 @@ def pick_device(setting: str) -> str:
     return "mps" if torch.backends.mps.is_available() else "cpu"
 
 
-def training_precision(setting: str, device: str) -> str:
-    """"bf16" (autocast, the weights and optimizer kept in fp32) or "fp32". auto: bf16 on a GPU; on a CPU, bf16 only
-    where its matmuls run much faster than fp32's (AMD EPYC Zen 4: ~3x, training ~1.4x; Xeons without AMX: ~0.5x)."""
+def resolve_precision(setting: str, device: str) -> str:
+    """What a `precision` setting (finetune.precision, generation.precision) runs the matmuls in here: "bf16" or "fp32".
+    auto: bf16 on a GPU; on a CPU, bf16 only where its matmuls run much faster than fp32's (AMD EPYC Zen 4: ~2.5x,
+    LoRA training ~1.4x, generation ~2x; Xeons without AMX: ~0.5x)."""
     if setting != "auto":
         return setting
     if device.startswith("cuda"):
@@ -32,7 +33,7 @@ def training_precision(setting: str, device: str) -> str:
     return "bf16" if device == "cpu" and cpu_bf16_speedup() >= BF16_SPEEDUP_MIN else "fp32"
 
 
-# a CPU trains in bf16 by default only past this matmul speedup: the measured ~3x and ~0.5x lie far from it, so timing
+# a CPU runs bf16 by default only past this matmul speedup: the measured ~3x and ~0.5x lie far from it, so timing
 # noise does not flip the choice (and with it the adapter's cache key) from run to run
 BF16_SPEEDUP_MIN = 1.5
 

@@ -9,6 +9,7 @@ import torch
 from peft import PeftModel
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+from bench.models.device import resolve_precision
 from bench.models.presets import GENERATOR_PRESETS
 from bench.records.errors import UserError
 
@@ -54,14 +55,15 @@ def peft_quietly():
         yield
 
 
-def answering_dtype(device: str) -> torch.dtype:
-    """bf16 on a GPU (its tensor cores, half the memory); fp32 elsewhere, where bf16 matmuls are slower."""
-    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+def answering_dtype(device: str, precision: str = "auto") -> torch.dtype:
+    """bf16 where `generation.precision` resolves to it (a GPU's tensor cores, a CPU with fast bf16 matmuls; half the
+    memory), else fp32."""
+    return torch.bfloat16 if resolve_precision(precision, device) == "bf16" else torch.float32
 
 
-def load_generator(path: str, device: str, adapter: Path | None = None, chat_template: str = "auto"):
+def load_generator(path: str, device: str, adapter: Path | None = None, chat_template: str = "auto", precision: str = "auto"):
     """(model, tokenizer) in eval mode. A LoRA adapter is merged: generation with an unmerged one is ~30% slower."""
-    model = load_model(path, answering_dtype(device))
+    model = load_model(path, answering_dtype(device, precision))
     if adapter is not None and (adapter / "adapter_config.json").exists():
         with peft_quietly():
             model = PeftModel.from_pretrained(model, adapter).merge_and_unload()  # adapter_model.safetensors, written by ftrag

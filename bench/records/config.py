@@ -107,6 +107,10 @@ class FinetuneConfig(Strict):
 class GenerationConfig(Strict):
     max_new_tokens: int | None = Field(None, ge=1)  # None: 24 for short answers, 160 for drafting
     batch_size: int = Field(16, ge=1)
+    # the weights answering runs in (every arm, the fit check, probes, model-written paraphrases): auto is bf16 where
+    # finetune.precision's auto is (a GPU; a CPU with fast bf16 matmuls: synth_qa's answering ~2x faster on AMD EPYC
+    # Zen 4), else fp32. The choice made is in the predictions' cache keys and the report's reproducibility block.
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
 
 
 class PriceConfig(Strict):

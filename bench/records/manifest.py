@@ -79,6 +79,7 @@ class RunManifest(Record):
     config: RunConfig
     generator_path: str
     prompt_format: str = "chat template"  # or "plain": what model.chat_template resolved to for this model
+    answering_precision: str = "fp32"  # what generation.precision resolved to on this device
     device: str
     n_params: int
     index: IndexStats | None = None  # retrieval's one-off cost (corpus index, plus the kNN example index)

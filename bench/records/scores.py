@@ -221,6 +221,7 @@ class ScoresFile(Record):
     generator_path: str
     n_params: int = 0  # the generator's parameters (0 in files written before it was stored)
     prompt_format: str = "chat template"
+    answering_precision: str = "fp32"
     arms: dict[str, ArmScores]
     break_even: BreakEven | None = None
     majority: Majority | None = None  # label choice: always answering the most frequent label

@@ -65,7 +65,8 @@ def reproducibility_blocks(run: Run) -> list[tuple]:
         f"run folder {code(run.path)}; config hash {code(s.config_hash)}",
         f"generator {code(model.get('generator', '–'))} (loaded from {code(s.generator_path)}); embedder {code(model.get('embedder', '–'))}",
         f"prompts: {prompts} (model.chat_template={model.get('chat_template', 'auto')}); "
-        f"retrieval: {config.get('retrieval', {}).get('method', 'dense')}",
+        f"retrieval: {config.get('retrieval', {}).get('method', 'dense')}; answering in {s.answering_precision} "
+        f"(generation.precision={(config.get('generation') or {}).get('precision', 'auto')}; training's is in the fit table)",
         f"data: {literal(task.source)} License: {literal(task.license)}. Data hash {code(task.data_hash)}; "
         f"{task.train_examples} training examples, {task.corpus_documents} corpus documents",
         "test items: " + ", ".join(f"{n} {literal(stratum)}" for stratum, n in s.items.items()),

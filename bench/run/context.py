@@ -13,7 +13,7 @@ import torch
 from bench.arms.answer import Answering
 from bench.arms.sources import Sources
 from bench.data.tasks import Task
-from bench.models.device import release_memory, stage_peak_mb
+from bench.models.device import release_memory, resolve_precision, stage_peak_mb
 from bench.models.loading import uses_chat_template
 from bench.records.config import RunConfig
 from bench.records.layout import RunFolder
@@ -56,6 +56,11 @@ class RunContext:
         return Answering(self.choices, self.cfg.generation.max_new_tokens or (160 if drafting else 24),
                          self.cfg.generation.batch_size, stop_at_newline=not drafting, device=self.device)
 
+    @property
+    def answering_precision(self) -> str:
+        """What generation.precision resolves to here ("bf16" or "fp32"): the weights every arm answers with."""
+        return resolve_precision(self.cfg.generation.precision, self.device)
+
     def adapter_path(self, weights: str, seed: int) -> Path | None:
         adapter = self.adapters.get((weights, seed))
         return Path(adapter.path) if adapter else None
@@ -64,6 +69,7 @@ class RunContext:
         return RunManifest(task=self.task.name, task_folder=str(self.task.folder.resolve()), data_hash=self.task.data_hash,
                            config=self.cfg, generator_path=self.generator_path, device=self.device, n_params=self.n_params,
                            prompt_format="chat template" if uses_chat_template(self.sources.tokenizer) else "plain",
+                           answering_precision=self.answering_precision,
                            index=self.index_stats, adapters=list(self.adapters.values()), timings=self.timings,
                            stage_memory_mb=self.memory_mb,
                            environment=environment())

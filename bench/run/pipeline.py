@@ -131,7 +131,8 @@ def paraphrases(ctx: RunContext) -> list[Doc]:
     if not uses_paraphrases(ctx.cfg, ctx.task):
         return []
     if tuning.paraphrase_source == "model":
-        return model_paraphrases(ctx.task.corpus, tuning.paraphrases, ctx.generator_path, ctx.device, ctx.cfg.model.chat_template)
+        return model_paraphrases(ctx.task.corpus, tuning.paraphrases, ctx.generator_path, ctx.device, ctx.cfg.model.chat_template,
+                                 ctx.answering_precision)
     return paraphrases_for(ctx.task.paraphrases, tuning.paraphrases)
 
 
@@ -162,7 +163,7 @@ def answer_fit(ctx: RunContext) -> None:
 def predictions_key(ctx: RunContext, arm: Arm, items: list[Example], seed: int) -> str:
     """Every input that determines an arm's answers: a change to any of them answers again."""
     cfg, src = ctx.cfg, ctx.sources
-    return stage_key("predictions", asdict(arm), ctx.generator_path, str(ctx.adapter_path(arm.weights, seed) or ""),
+    return stage_key("predictions", asdict(arm), ctx.generator_path, str(ctx.adapter_path(arm.weights, seed) or ""), ctx.answering_precision,
                      src.instruction, [asdict(it) for it in items], ctx.choices, ctx.answering.max_new_tokens,
                      cfg.retrieval.model_dump() if arm.retrieves else None, cfg.knn_k,
                      [ex.id for ex in src.shots] if arm.context == "fewshot" else None, cfg.model.embedder,
@@ -179,7 +180,7 @@ def answer(ctx: RunContext, arm: Arm, items: list[Example], seed: int, path: Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     adapter = ctx.adapter_path(arm.weights, seed)
     answer_arm(path, predictions_key(ctx, arm, items, seed), arm, items, ctx.sources, ctx.answering,
-               lambda: load_generator(ctx.generator_path, ctx.device, adapter, ctx.cfg.model.chat_template))
+               lambda: load_generator(ctx.generator_path, ctx.device, adapter, ctx.cfg.model.chat_template, ctx.answering_precision))
 
 
 def judge(ctx: RunContext) -> None:
@@ -188,4 +189,4 @@ def judge(ctx: RunContext) -> None:
     if not cfg.judge.enabled or metric_family(ctx.task.spec.kind, ctx.task.spec.labels) == "choice" or ctx.sources.retriever is None:
         return
     predictions = [p for name in cfg.arms for p in read_predictions(ctx.folder.predictions(ARMS[name], cfg.seeds[0], cfg.seeds))]
-    judge_support(predictions, ctx.sources.retriever, cfg.judge.model, ctx.device, cfg.judge.k, ctx.folder.judge)
+    judge_support(predictions, ctx.sources.retriever, cfg.judge.model, ctx.device, cfg.judge.k, ctx.folder.judge, ctx.answering_precision)

@@ -13,6 +13,7 @@ from dataclasses import asdict
 import torch
 
 from bench.data.values import value_keys
+from bench.models.device import resolve_precision
 from bench.models.generate import generate
 from bench.models.loading import format_prompt, load_generator
 from bench.records.cache import cached_dir, stage_key
@@ -31,13 +32,14 @@ def keeps_every_value(original: str, rewritten: str) -> bool:
     return bool(rewritten.strip()) and value_keys([original]) <= value_keys([rewritten])
 
 
-def model_paraphrases(docs: list[Doc], per_doc: int, model_path: str, device: str, chat_template: str) -> list[Doc]:
+def model_paraphrases(docs: list[Doc], per_doc: int, model_path: str, device: str, chat_template: str,
+                      precision: str = "auto") -> list[Doc]:
     """`per_doc` rewrites of each document window by the generator (sampled, seeded), those that keep every value."""
     windows = chunk_docs(docs, WINDOW_WORDS, 0)
 
     def build(tmp) -> None:
         torch.manual_seed(0)  # the generator samples: seeded, for the same rewrites on every build
-        model, tokenizer = load_generator(model_path, device, chat_template=chat_template)
+        model, tokenizer = load_generator(model_path, device, chat_template=chat_template, precision=precision)
         prompts = [format_prompt(tokenizer, REWRITE.format(text=w.text)) for w in windows for _ in range(per_doc)]
         outputs = generate(model, tokenizer, prompts, max_new_tokens=int(WINDOW_WORDS * 2), batch_size=16,
                            stop_at_newline=False, desc="paraphrase", sample=True)
@@ -45,7 +47,7 @@ def model_paraphrases(docs: list[Doc], per_doc: int, model_path: str, device: st
                 for w, out in zip((w for w in windows for _ in range(per_doc)), outputs) if keeps_every_value(w.text, out.text)]
         atomic_write_text(tmp / "paraphrases.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
 
-    key = stage_key("paraphrases", model_path, [asdict(w) for w in windows], per_doc, REWRITE)
+    key = stage_key("paraphrases", model_path, [asdict(w) for w in windows], per_doc, REWRITE, resolve_precision(precision, device))
     folder, _ = cached_dir("paraphrases", key, build)
     kept = [Doc(r["id"], r["title"], r["text"]) for r in read_jsonl(folder / "paraphrases.jsonl")]
     log.info("paraphrases: kept %d of %d model rewrites that state every value", len(kept), len(windows) * per_doc)
