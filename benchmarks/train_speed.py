@@ -1,13 +1,15 @@
 """Training throughput of ftrag's fine-tuning step on the embedded generator: tokens/second and MFU.
 
-    .venv/bin/python benchmarks/train_speed.py [--model smollm2-135m] [--steps 6] [--methods lora,full]
+    .venv/bin/python benchmarks/train_speed.py [--model smollm2-135m] [--steps 6] [--methods lora,full] [--precision auto]
 
 Runs ftrag's own step (`answer_loss` over parts of at most `finetune.batch_tokens`, AdamW) on synth_qa's training
 pairs as the `ft` arm prompts them (closed-book QA) and as `ft_rag` does (two chunks of context before the question),
 once with the prompt prefix every row shares run once per part and once with every row run whole.
 
-MFU is the model FLOPs per second over the matmul peak measured here at the start (fp32, 2048 x 2048, these
-threads), counting 2N FLOPs per token forward and 2N backward for LoRA (no weight gradients of the frozen weights),
+Training runs in `--precision`, as `finetune.precision` (auto: fp32 on a CPU; bf16 runs the step under bf16
+autocast). MFU is the model FLOPs per second over the matmul peak measured here at the start in that precision
+(2048 x 2048, these threads; on AMD EPYC Zen 4 the bf16 peak is ~3x fp32's, so bf16 runs faster at a lower MFU),
+counting 2N FLOPs per token forward and 2N backward for LoRA (no weight gradients of the frozen weights),
 6N for full fine-tuning, N the non-embedding parameters, and counting every token of every row even where the
 shared prefix ran once (so sharing shows as a higher MFU than the hardware does). Figures vary 2-6x with other
 load on the cores.
@@ -22,6 +24,7 @@ from pathlib import Path
 import torch
 
 from bench.arms.prompts import QA_INSTRUCTION, build_user_text
+from bench.models.device import resolve_precision
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.models.presets import resolve_generator
 from bench.records.config import FinetuneConfig
@@ -35,9 +38,9 @@ def read_jsonl(name: str) -> list[dict]:
     return [json.loads(line) for line in (TASK / name).read_text().splitlines() if line.strip()]
 
 
-def matmul_peak(size: int = 2048, reps: int = 10) -> float:
-    """Measured fp32 matmul FLOP/s on these threads (the best of three timings)."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_peak(dtype: torch.dtype = torch.float32, size: int = 2048, reps: int = 10) -> float:
+    """Measured matmul FLOP/s in `dtype` on these threads (the best of three timings)."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     a @ b
     best = float("inf")
     for _ in range(3):
@@ -71,7 +74,9 @@ def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int
         batch = encoded[(step * cfg.batch_size) % len(encoded):][: cfg.batch_size]
         targets = sum(n for _, n in batch)
         for part in split_by_tokens(batch, cfg.batch_tokens):
-            (answer_loss(model, part, tokenizer.pad_token_id, "cpu", "sum") / targets).backward()
+            with finetune.autocast(cfg, "cpu"):
+                loss = answer_loss(model, part, tokenizer.pad_token_id, "cpu", "sum") / targets
+            loss.backward()
         optimizer.step(), optimizer.zero_grad()
         tokens += sum(len(ids) for ids, _ in batch)
     return tokens / (time.perf_counter() - began)
@@ -82,16 +87,19 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--methods", default="lora,full")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto", help="as finetune.precision")
     args = parser.parse_args()
     path = resolve_generator(args.model)
     tokenizer = load_tokenizer(path)
-    peak = matmul_peak()
-    print(f"{args.model}, torch threads {torch.get_num_threads()}, measured fp32 matmul peak {peak / 1e9:.0f} GFLOP/s")
+    precision = resolve_precision(args.precision, "cpu", training=True)
+    peak = matmul_peak(torch.bfloat16 if precision == "bf16" else torch.float32)
+    print(f"{args.model}, torch threads {torch.get_num_threads()}, training in {precision}, "
+          f"measured {precision} matmul peak {peak / 1e9:.0f} GFLOP/s")
     sets = {name: [encode_pair(tokenizer, p, 384) for p in task_pairs(tokenizer, context)]
             for name, context in (("closed-book QA", False), ("RAFT (2 chunks)", True))}
     shared_min = finetune.SHARED_PREFIX_MIN
     for method in args.methods.split(","):
-        cfg = FinetuneConfig(method=method)
+        cfg = FinetuneConfig(method=method, precision=precision)
         model = prepare_model(path, cfg, "cpu")
         base = model.get_base_model() if method == "lora" else model
         n = sum(p.numel() for name, p in base.named_parameters() if "embed" not in name and "lora" not in name)

@@ -59,3 +59,11 @@ def test_resolve_precision_is_bf16_on_a_gpu_and_on_a_cpu_only_where_bf16_matmuls
     monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 0.5)  # a Xeon without AMX
     assert resolve_precision("auto", "cpu") == "fp32" and resolve_precision("bf16", "cpu") == "bf16"
     assert resolve_precision("auto", "mps") == "fp32"
+
+
+def test_training_auto_is_bf16_on_a_gpu_and_fp32_on_every_cpu(monkeypatch):
+    from bench.models.device import resolve_precision
+    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 2.5)  # fast bf16, but memory grows per row shape
+    assert resolve_precision("auto", "cuda", training=True) == "bf16"
+    assert resolve_precision("auto", "cpu", training=True) == "fp32" and resolve_precision("auto", "cpu") == "bf16"
+    assert resolve_precision("bf16", "cpu", training=True) == "bf16"

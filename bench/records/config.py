@@ -65,10 +65,9 @@ class FinetuneConfig(Strict):
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.0, ge=0, lt=1)  # on CPU dropout costs ~15% of training speed
-    # bf16 autocast for training's matmuls (the weights, gradients and optimizer stay fp32). auto: bf16 on a GPU, and on
-    # a CPU whose bf16 matmuls measure at least 1.5x fp32's (AMD EPYC Zen 4: ~2.5x, synth_qa's LoRA steps ~1.4x faster);
-    # fp32 elsewhere (a Xeon without AMX runs bf16 matmuls at half fp32's speed). The choice made is in the adapter's
-    # cache key and the report's fit table.
+    # bf16 autocast for training's matmuls (the weights, gradients and optimizer stay fp32). auto: bf16 on a GPU, fp32
+    # on a CPU (bf16 there gained ~7% and grew memory per row shape: device.TRAINING_BF16_ON_CPU). The choice made is
+    # in the adapter's cache key and the report's fit table.
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     raft_gold_fraction: float = Field(0.8, ge=0, le=1)  # ft_rag: share of examples that keep the gold chunk
     # Early stopping: after each epoch, the answer loss on held-out pairs (the task's data.validation, else a
@@ -107,9 +106,9 @@ class FinetuneConfig(Strict):
 class GenerationConfig(Strict):
     max_new_tokens: int | None = Field(None, ge=1)  # None: 24 for short answers, 160 for drafting
     batch_size: int = Field(16, ge=1)
-    # the weights answering runs in (every arm, the fit check, probes, model-written paraphrases): auto is bf16 where
-    # finetune.precision's auto is (a GPU; a CPU with fast bf16 matmuls: synth_qa's answering ~2x faster on AMD EPYC
-    # Zen 4), else fp32. The choice made is in the predictions' cache keys and the report's reproducibility block.
+    # the weights answering runs in (every arm, the fit check, probes, model-written paraphrases): auto is bf16 on a GPU
+    # and on a CPU whose bf16 matmuls measure at least 1.5x fp32's (AMD EPYC Zen 4: ~2.5x, synth_qa's answering ~2x
+    # faster), else fp32 (a Xeon without AMX runs bf16 matmuls at half fp32's speed). The choice made is in the predictions' cache keys and the report's reproducibility block.
     precision: Literal["auto", "fp32", "bf16"] = "auto"
 
 

@@ -164,7 +164,7 @@ class TrainPlan:
 
 def autocast(cfg: FinetuneConfig, device: str):
     """bf16 autocast where `finetune.precision` resolves to bf16 on this device, else a context that changes nothing."""
-    bf16 = resolve_precision(cfg.precision, device) == "bf16"
+    bf16 = resolve_precision(cfg.precision, device, training=True) == "bf16"
     return torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16)
 
 
@@ -358,7 +358,7 @@ def train_stats(trainer: Trainer, epochs: list, held_out: list) -> TrainStats:
                       tokens=progress.tokens, seconds=trainer.elapsed(), flops=(4 if cfg.method == "lora" else 6) * n_params * progress.tokens,
                       trainable_params=sum(p.numel() for p in trainer.params), first_loss=sum(losses[:window]) / window,
                       last_loss=sum(losses[-window:]) / window, peak_rss_mb=peak_memory_mb(trainer.device), device=trainer.device,
-                      precision=resolve_precision(cfg.precision, trainer.device),
+                      precision=resolve_precision(cfg.precision, trainer.device, training=True),
                       epochs_planned=len(epochs), epochs_run=progress.epoch, best_epoch=best, validation_pairs=len(held_out),
                       losses=thin(losses), validation_losses=progress.validation_losses)
 
@@ -380,7 +380,7 @@ def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfi
                  init: Path | None = None) -> tuple[Path, TrainStats]:
     """Reuse an adapter trained on the same model, data, settings and seed (and starting point); keep its measured cost.
     `finetune.precision` is resolved here, once: the key holds the precision trained in, and so do all processes."""
-    cfg = cfg.model_copy(update={"precision": resolve_precision(cfg.precision, device)})
+    cfg = cfg.model_copy(update={"precision": resolve_precision(cfg.precision, device, training=True)})
     key = adapter_key(model_path, plan, cfg, seed, init)
     checkpoints = cache_root() / "adapter" / f".partial-{key}"
 
