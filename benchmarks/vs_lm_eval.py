@@ -9,9 +9,10 @@ Two kinds of request, each built from the base arm's own prompts (task instructi
 - greedy generation: the QA task's prompts, up to 24 new tokens, stopping at a line break; ftrag's `generate`
   against lm-eval's `HFLM.generate_until` (until "\\n", do_sample False).
 Both sides run in the precision ftrag answers in here (`generation.precision`: auto is bf16 on a CPU with fast bf16
-matmuls, else fp32; `--precision fp32` forces fp32 on both). Both load the same folder once, untimed; only answering is timed, one side after the other in one process. Prints
-the seconds, the ratio (lm-eval / ftrag: above 1 means ftrag is faster) and whether every choice and every output
-agree. Figures move 2-6x with other load on the cores: run it on a quiet machine.
+matmuls, else fp32; `--precision fp32` forces fp32 on both). Both load the same folder once, untimed; only answering
+is timed, one side after the other in one process. Prints the seconds, the ratio (lm-eval / ftrag: above 1 means
+ftrag is faster) and whether every choice and every output agree. Figures move 2-6x with other load on the cores:
+run it on a quiet machine.
 """
 from __future__ import annotations
 

@@ -108,7 +108,8 @@ class GenerationConfig(Strict):
     batch_size: int = Field(16, ge=1)
     # the weights answering runs in (every arm, the fit check, probes, model-written paraphrases): auto is bf16 on a GPU
     # and on a CPU whose bf16 matmuls measure at least 1.5x fp32's (AMD EPYC Zen 4: ~2.5x, synth_qa's answering ~2x
-    # faster), else fp32 (a Xeon without AMX runs bf16 matmuls at half fp32's speed). The choice made is in the predictions' cache keys and the report's reproducibility block.
+    # faster), else fp32 (a Xeon without AMX runs bf16 matmuls at half fp32's speed). The choice made is in the
+    # predictions' cache keys and the report's reproducibility block.
     precision: Literal["auto", "fp32", "bf16"] = "auto"
 
 
