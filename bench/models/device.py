@@ -25,22 +25,20 @@ def pick_device(setting: str) -> str:
 def resolve_precision(setting: str, device: str, training: bool = False) -> str:
     """What a `precision` setting (finetune.precision, generation.precision) runs the matmuls in here: "bf16" or "fp32".
     auto: bf16 on a GPU. On a CPU, answering runs bf16 only where its matmuls run much faster than fp32's (AMD EPYC
-    Zen 4: ~2.5x, generation ~2x; Xeons without AMX: ~0.5x); training stays fp32 there, see TRAINING_BF16_ON_CPU."""
+    Zen 4: ~2.5x, generation ~2x; Xeons without AMX: ~0.5x); training stays fp32 on every CPU."""
     if setting != "auto":
         return setting
     if device.startswith("cuda"):
         return "bf16"
-    if training and not TRAINING_BF16_ON_CPU:
+    # training: fp32 on a CPU, even a fast-bf16 one. Measured on 2 AMD EPYC Zen 4 cores, LoRA steps on rows of
+    # varied length ran only ~7% faster under bf16 autocast (146 s against 156 s for 12 steps), while oneDNN keeps state
+    # for every distinct shape it meets, so the resident set grew ~100 MB a step (2.0 -> 3.2 GB in 12 steps; the default
+    # bench peaked at 4.3 GB, against fp32's flat 2.1-2.4 GB). Capping oneDNN's primitive cache bounds the growth but runs
+    # 1.8x slower. finetune.precision: bf16 still opts in.
+    if training:
         return "fp32"
     return "bf16" if device == "cpu" and cpu_bf16_speedup() >= BF16_SPEEDUP_MIN else "fp32"
 
-
-# Training's auto keeps fp32 on a CPU, even a fast-bf16 one: measured on 2 AMD EPYC Zen 4 cores, LoRA steps on rows of
-# varied length ran only ~7% faster under bf16 autocast (146 s against 156 s for 12 steps), while oneDNN keeps state
-# for every distinct shape it meets, so the resident set grew ~100 MB a step (2.0 -> 3.2 GB in 12 steps; the default
-# bench peaked at 4.3 GB, against fp32's flat 2.1-2.4 GB). Capping oneDNN's primitive cache bounds the growth but runs
-# 1.8x slower. finetune.precision: bf16 still opts in.
-TRAINING_BF16_ON_CPU = False
 
 # a CPU runs bf16 by default only past this matmul speedup: the measured ~3x and ~0.5x lie far from it, so timing
 # noise does not flip the choice (and with it the adapter's cache key) from run to run

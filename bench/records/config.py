@@ -66,7 +66,7 @@ class FinetuneConfig(Strict):
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.0, ge=0, lt=1)  # on CPU dropout costs ~15% of training speed
     # bf16 autocast for training's matmuls (the weights, gradients and optimizer stay fp32). auto: bf16 on a GPU, fp32
-    # on a CPU (bf16 there gained ~7% and grew memory per row shape: device.TRAINING_BF16_ON_CPU). The choice made is
+    # on a CPU (bf16 there gained ~7% and grew memory per row shape: device.resolve_precision). The choice made is
     # in the adapter's cache key and the report's fit table.
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     raft_gold_fraction: float = Field(0.8, ge=0, le=1)  # ft_rag: share of examples that keep the gold chunk
