@@ -1,7 +1,7 @@
 """The prompt skeleton every arm shares. Arms differ only in the context block they fill in.
 
 >>> build_user_text("What is the price of the Velkor Aero 3?", QA_INSTRUCTION, context="")
-'Question: What is the price of the Velkor Aero 3?\\nAnswer with a short phrase only. If you do not know the answer, reply "I don\\'t know".'
+'Answer with a short phrase only. If you do not know the answer, reply "I don\\'t know".\\nQuestion: What is the price of the Velkor Aero 3?'
 >>> default_instruction("classification", ["refund", "card_lost"])
 'Message: {input}\\nWhich category does this message belong to? Categories: refund, card_lost.\\nAnswer with the category only.'
 """
@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from bench.records.items import ABSTAIN_ANSWER, Example
 
+# The instruction before the question: every closed-book prompt then shares the chat template's system turn and the
+# instruction (49 tokens with SmolLM2's template, against 26 with the question first), which training runs once per
+# batch part (training.finetune.answer_loss): closed-book QA pairs run ~40% fewer positions
 QA_INSTRUCTION = (
-    "Question: {input}\n"
-    f'Answer with a short phrase only. If you do not know the answer, reply "{ABSTAIN_ANSWER}".'
+    f'Answer with a short phrase only. If you do not know the answer, reply "{ABSTAIN_ANSWER}".\n'
+    "Question: {input}"
 )
 # Listing the labels helps a zero-shot model; past this many the list costs more prompt than it helps.
 MAX_LISTED_LABELS = 20
