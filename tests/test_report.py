@@ -328,3 +328,18 @@ def test_a_browser_shows_task_markup_as_text_and_runs_none_of_it(hostile_run, tm
     assert "<title>ftrag report: synth_qa (qa)</title>" in dom  # the question's script did not run
     assert dom.count("<script") == 0 and "<img src=\"x\"" not in dom
     assert "&lt;script&gt;document.title='pwned'&lt;/script&gt; # not a heading **not bold** `tick` | pipe" in dom
+
+
+def test_update_sentences_list_only_the_arms_that_still_give_old_values():
+    from bench.records.scores import Interval, Update, UpdateVariant
+    from bench.report.experiments import update_sentences
+
+    def variant(name, how, current, stale):
+        return UpdateVariant(name=name, arm=name.split()[0], how=how, current=Interval(mean=current, low=0, high=1, n=25),
+                             stale=Interval(mean=stale, low=0, high=1, n=25), unchanged=None, update_seconds=1.0, update_usd=0.0)
+
+    update = Update(changed_items=25, unchanged_items=40, seconds=1.0,
+                    variants=[variant("ft (stale)", "stale", 0.12, 0.36), variant("ft_rag (stale)", "stale", 0.72, 0.0)])
+    text = " ".join(update_sentences(update))
+    assert "keep giving the old value: `ft (stale)` 36.0%" in text and "`ft_rag (stale)` 0.0%" not in text
+    assert "`ft_rag (stale)` gave the old value for none" in text

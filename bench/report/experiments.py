@@ -80,9 +80,13 @@ def update_sentences(u: Update) -> list[str]:
     if cheapest.update_usd < best.update_usd:
         lines.append(f"As current within the intervals and cheaper: {code(cheapest.name)} ({pct_brief(cheapest.current)}, "
                      f"{cheapest.update_seconds:,.0f} s, {usd(cheapest.update_usd)} USD).")
-    stale = [f"{code(v.name)} {pct_brief(v.stale)}" for v in u.variants if v.how.startswith("stale")]
+    as_they_were = [v for v in u.variants if v.how.startswith("stale") and has_value(v.stale)]
+    stale = [f"{code(v.name)} {pct_brief(v.stale)}" for v in as_they_were if v.stale.mean > 0]
     if stale:
         lines.append("Left as they were, arms keep giving the old value: " + "; ".join(stale) + " of the changed facts.")
+    never = [code(v.name) for v in as_they_were if v.stale.mean == 0]  # e.g. ft_rag, reading the re-indexed corpus
+    if never:
+        lines.append(f"Left as it was, {', '.join(never)} gave the old value for none of the changed facts.")
     return lines
 
 
