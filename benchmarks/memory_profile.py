@@ -38,9 +38,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("task", nargs="?", default="synth_qa")
     parser.add_argument("--fresh", action="store_true", help="an empty cache: model conversion, index and adapters built")
-    parser.add_argument("overrides", nargs="*", help="settings as for ftrag run (key=value), after --")
-    args = parser.parse_args()
-    folder, seconds = profile(args.task, args.overrides, args.fresh)
+    parser.add_argument("overrides", nargs="*", help="settings and options as for ftrag run (key=value, --run-id ID), after --")
+    args, rest = parser.parse_known_args()  # argparse takes neither "--" nor ftrag's own options as positionals here
+    folder, seconds = profile(args.task, args.overrides + [a for a in rest if a != "--"], args.fresh)
     run = json.loads((folder / "run.json").read_text())
     memory = run.get("stage_memory_mb", {})
     print(f"{'stage':<28} {'seconds':>8} {'peak MB':>8}")

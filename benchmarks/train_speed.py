@@ -29,6 +29,7 @@ from bench.models.loading import format_prompt, load_tokenizer
 from bench.models.presets import resolve_generator
 from bench.records.config import FinetuneConfig
 from bench.training import finetune
+from bench.training.compute import autocast
 from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model, split_by_tokens
 
 TASK = Path(__file__).resolve().parent.parent / "tasks" / "synth_qa"
@@ -74,8 +75,8 @@ def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int
         batch = encoded[(step * cfg.batch_size) % len(encoded):][: cfg.batch_size]
         targets = sum(n for _, n in batch)
         for part in split_by_tokens(batch, cfg.batch_tokens):
-            with finetune.autocast(cfg, "cpu"):
-                loss = answer_loss(model, part, tokenizer.pad_token_id, "cpu", "sum") / targets
+            with autocast(cfg, "cpu"):
+                loss = answer_loss(model, part, tokenizer.pad_token_id, "cpu", "sum", recompute_over=cfg.recompute_over) / targets
             loss.backward()
         optimizer.step(), optimizer.zero_grad()
         tokens += sum(len(ids) for ids, _ in batch)

@@ -260,3 +260,27 @@ def test_no_probe_item_can_reach_a_training_set():
     builders = [m for m in GRAPH if m.startswith("bench.training") or m in ("bench.data.tasks", "bench.data.loaders")]
     assert builders and not [m for m in builders if "bench.data.probes" in reach(m, set())]
     assert {m for m in GRAPH if "bench.data.probes" in GRAPH[m]} == {"bench.arms.probes", "bench.eval.forgetting", "bench.experiments.forgetting"}
+
+
+def test_lora_and_full_fine_tuning_are_compared_on_the_arm_trained_on_labeled_examples():
+    from types import SimpleNamespace
+
+    from bench.eval.claims import lora_forgets_less
+    from bench.experiments.forgetting import methods_arm
+    from bench.records.scores import Forgetting, ForgettingVariant, Interval
+
+    # ft adds corpus paraphrases, which make its training ~1.7x as long: ft_plain is the same comparison, cheaper
+    assert methods_arm(["base", "rag", "ft", "ft_plain", "ft_rag"]) == "ft_plain"
+    assert methods_arm(["base", "ft", "ft_rag"]) == "ft" and methods_arm(["base", "rag", "ft_rag"]) is None
+
+    def variant(arm: str, method: str, change: float) -> ForgettingVariant:
+        return ForgettingVariant(name=f"{arm} ({method})", arm=arm, method=method, domain=None,
+                                 domain_gain=Interval(mean=0.3, low=0.2, high=0.4, n=40), probes={},
+                                 general_change=Interval(mean=change, low=change - 0.05, high=change + 0.05, n=300), general_p=0.001)
+    gap = Interval(mean=0.08, low=0.05, high=0.11, n=300)
+    # ft (LoRA) lost 10 points but is not the arm trained both ways: the claim reads ft_plain's pair alone
+    forgetting = Forgetting(probes={}, base={}, seconds=1.0, methods_arm="ft_plain", lora_vs_full=gap, lora_vs_full_p=0.001,
+                            variants=[variant("ft", "lora", -0.10), variant("ft_plain", "lora", 0.02), variant("ft_plain", "full", -0.06)])
+    claim = lora_forgets_less(SimpleNamespace(forgetting=forgetting))
+    assert claim.finding == "agrees" and "ft_plain by LoRA minus ft_plain by full" in claim.figures
+    assert "-10.0" not in claim.figures and "full -6.0 points" in claim.figures

@@ -275,3 +275,27 @@ def test_bf16_training_runs_its_matmuls_in_bf16_keeps_fp32_weights_and_keys_its_
     assert stats16.last_loss < stats16.first_loss - 0.2
     weights = load_file(folder16 / "adapter_model.safetensors")
     assert {w.dtype for w in weights.values()} == {torch.float32}
+
+
+def test_long_rows_recompute_their_activations_and_train_the_same_adapter(tiny_model_dir, tmp_path, monkeypatch):
+    """finetune.recompute_over: parts of long rows keep only each layer's input and recompute the rest in the backward
+    pass, their rows run whole; the weights are those of training that kept everything and shared the prefix, up to
+    float rounding, so the setting is in the adapter's key."""
+    import bench.training.compute as compute
+    from bench.training.finetune import train
+
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    recomputed, recompute = [], compute.RECOMPUTE
+    monkeypatch.setattr(compute, "RECOMPUTE", lambda *args, **kwargs: recomputed.append(1) or recompute(*args, **kwargs))
+    template = "Documents: [1] The lamp costs twelve dollars and comes with a two year warranty. Question: "
+    plan = TrainPlan([[TrainPair(template + f"price of lamp {i}?", f"${10 + i}") for i in range(8)]] * 2, [])
+    weights = {}
+    for over in (0, 10_000):  # every part recomputes, or none does (and its rows share their prefix)
+        recomputed.clear()
+        cfg = FinetuneConfig(batch_size=4, learning_rate=2e-2, recompute_over=over)
+        train(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu", tmp_path / str(over), tmp_path / f"checkpoints-{over}")
+        assert bool(recomputed) == (over == 0)
+        weights[over] = load_file(str(tmp_path / str(over) / "adapter_model.safetensors"))
+    assert all(torch.allclose(weights[0][k], weights[10_000][k], atol=1e-5) for k in weights[0])
+    assert any(weights[0][k].abs().sum() > 0 for k in weights[0] if "lora_B" in k)  # it trained
+    assert adapter_key("m", PLAN, FinetuneConfig(recompute_over=0), 0) != adapter_key("m", PLAN, FinetuneConfig(), 0)

@@ -17,3 +17,17 @@ def test_chat_template_is_used_when_the_tokenizer_has_one(tiny_model_dir):
     assert "<|im_start|>user\nPrice?<|im_end|>" in format_prompt(tokenizer, "Price?")
     tokenizer.chat_template = None
     assert format_prompt(tokenizer, "Price?") == "Price?\nAnswer:"
+
+
+def test_batches_are_formed_longest_first_as_lm_evaluation_harness_forms_them(tiny_model_dir, monkeypatch):
+    # in bf16 on AMX cores a batch's shape changes the arithmetic: the peer's batches give the peer's outputs
+    model, tokenizer = load_generator(str(tiny_model_dir), "cpu")
+    questions = ["Price?", "What is the warranty of the Velkor Aero 3 drone?", "Year?", "Year of release of the lamp?", "Color?"]
+    prompts = [format_prompt(tokenizer, q) for q in questions]
+    batches, run = [], model.generate
+    monkeypatch.setattr(model, "generate", lambda **kw: batches.append(kw["attention_mask"].sum(-1).tolist()) or run(**kw))
+    outputs = generate(model, tokenizer, prompts, max_new_tokens=4, batch_size=2)
+    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    by_length = sorted(range(len(prompts)), key=lambda i: (-lengths[i], prompts[i]))
+    assert batches == [[lengths[i] for i in by_length[s : s + 2]] for s in (0, 2, 4)]
+    assert [g.prompt_tokens for g in outputs] == lengths  # results come back in input order

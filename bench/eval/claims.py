@@ -58,9 +58,10 @@ def lora_forgets_less(scores: ScoresFile) -> Claim:
     f = scores.forgetting
     if f is None or f.lora_vs_full is None:
         return judged(BIDERMAN, None, None, "needs ftrag forgetting with --methods lora,full", "")
-    claim = judged(BIDERMAN, f.lora_vs_full, f.lora_vs_full_p, "general-knowledge accuracy of ft by LoRA minus ft by full fine-tuning",
-                   MCNEMAR)
-    ft = [v for v in f.variants if v.arm == "ft" and v.general_change is not None and v.general_p is not None]
+    arm = f.methods_arm
+    claim = judged(BIDERMAN, f.lora_vs_full, f.lora_vs_full_p,
+                   f"general-knowledge accuracy of {arm} by LoRA minus {arm} by full fine-tuning", MCNEMAR)
+    ft = [v for v in f.variants if v.arm == arm and v.general_change is not None and v.general_p is not None]
     against_base = "; against the base model: " + ", ".join(
         f"{v.method} {100 * v.general_change.mean:+.1f} points (p = {v.general_p:.3g}; domain gain {100 * v.domain_gain.mean:+.1f})"
         for v in ft if v.domain_gain is not None)

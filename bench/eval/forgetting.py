@@ -87,8 +87,11 @@ def forgetting_scores(folder: RunFolder, ctx: Context, runs_by_arm: dict[str, li
             domain=ci(values_of(headline, answers), ctx.cfg) if answers else None,
             domain_gain=domain_gain(ctx, answers, runs_by_arm[reference][0]) if answers and reference else None,
             gain_over=reference or "", probes=probes, general_change=general, general_p=general_p))
-    by_method = {v.method: np.concatenate(list(right[v.name].values())) for v in variants if v.arm == "ft"}
+    # the arm trained here by the other method (ft_plain, or ft in experiments run before it moved)
+    methods_arm = next((v.arm for v in manifest.variants if v.train is not None), "ft")
+    by_method = {v.method: np.concatenate(list(right[v.name].values())) for v in variants if v.arm == methods_arm}
     lora_vs_full, method_p = change(by_method["lora"], by_method["full"]) if {"lora", "full"} <= by_method.keys() else (None, None)
     return Forgetting(probes={p: probe_info(p, items) for p, items in sample.items()},
                       base={p: ProbeResult(accuracy=wilson_interval(list(v))) for p, v in base.items()},
-                      variants=variants, seconds=manifest.seconds, lora_vs_full=lora_vs_full, lora_vs_full_p=method_p)
+                      variants=variants, seconds=manifest.seconds, methods_arm=methods_arm, lora_vs_full=lora_vs_full,
+                      lora_vs_full_p=method_p)

@@ -156,7 +156,8 @@ class Forgetting(Record):
     base: dict[str, ProbeResult]
     variants: list[ForgettingVariant]
     seconds: float
-    # ft by LoRA minus ft by full fine-tuning, paired on every probe item (when both were measured)
+    methods_arm: str = "ft"  # the arm trained by both LoRA and full fine-tuning
+    # methods_arm by LoRA minus by full fine-tuning, paired on every probe item (when both were measured)
     lora_vs_full: Interval | None = None
     lora_vs_full_p: float | None = None
 

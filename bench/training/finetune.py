@@ -27,6 +27,7 @@ from bench.records.config import FinetuneConfig
 from bench.records.io import atomic_write_json, read_json
 from bench.records.manifest import TrainStats
 from bench.training import checkpoint
+from bench.training.compute import autocast, set_recompute
 from bench.training.distributed import launch
 from bench.training.sharding import gradient_sync_off, shard, whole_state
 
@@ -100,11 +101,15 @@ def part_prefix(encoded: list[tuple[list[int], int]], share_prefix: bool = True)
 
 
 def answer_loss(model, encoded: list[tuple[list[int], int]], pad_id: int, device: str,
-                reduction: str = "mean", share_prefix: bool = True) -> torch.Tensor:
+                reduction: str = "mean", share_prefix: bool = True, recompute_over: int | None = None) -> torch.Tensor:
     """Cross-entropy over the rows' target tokens (mean or sum), the LM head on the last `keep` positions only.
     A long prefix that every row shares runs once, its keys and values repeated for each row: the same loss and
-    gradient (it flows back through the repeat), at a fraction of the compute when prompts share a template."""
-    prefix = part_prefix(encoded, share_prefix)
+    gradient (it flows back through the repeat), at a fraction of the compute when prompts share a template.
+    Rows longer than `recompute_over` tokens recompute activations in the backward pass (finetune.recompute_over)."""
+    # long rows recompute, and run whole: transformers drops the cache of a recomputed layer, and with it a shared prefix
+    recompute = recompute_over is not None and max(len(ids) for ids, _ in encoded) > recompute_over
+    set_recompute(model, recompute)
+    prefix = 0 if recompute else part_prefix(encoded, share_prefix)
     input_ids, mask, positions, labels, keep = collate([(ids[prefix:], n) for ids, n in encoded], pad_id, device)
     cache = None
     if prefix:
@@ -114,7 +119,7 @@ def answer_loss(model, encoded: list[tuple[list[int], int]], pad_id: int, device
         mask = torch.cat([mask.new_ones(len(encoded), prefix), mask], dim=1)  # padding sits between prefix and rest
         positions = positions + prefix
     logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                   logits_to_keep=keep).logits
+                   use_cache=cache is not None, logits_to_keep=keep).logits
     return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100,
                            reduction=reduction)
 
@@ -160,12 +165,6 @@ class TrainPlan:
     """What each epoch trains on, and the held-out pairs the stopping rule reads (none: train every epoch)."""
     epochs: list[list[TrainPair]]
     validation: list[TrainPair]
-
-
-def autocast(cfg: FinetuneConfig, device: str):
-    """bf16 autocast where `finetune.precision` resolves to bf16 on this device, else a context that changes nothing."""
-    bf16 = resolve_precision(cfg.precision, device, training=True) == "bf16"
-    return torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16)
 
 
 def validation_loss(model, encoded: list[tuple[list[int], int]], cfg: FinetuneConfig, pad_id: int, device: str) -> float:
@@ -251,7 +250,7 @@ class Trainer:
             exchange = self.accelerator is None or number == len(parts) - 1  # DDP exchanges gradients once a step
             with nullcontext() if exchange else self.without_exchange():
                 with autocast(self.cfg, self.device):
-                    part_loss = answer_loss(self.model, part, self.pad_id, self.device, "sum", share) / targets
+                    part_loss = answer_loss(self.model, part, self.pad_id, self.device, "sum", share, self.cfg.recompute_over) / targets
                 (part_loss * weight).backward()
             loss, tokens = loss + part_loss.item() * bool(weight), tokens + sum(len(ids) for ids, _ in part) * bool(weight)
         if self.accelerator is not None:
