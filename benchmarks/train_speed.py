@@ -11,8 +11,9 @@ autocast). MFU is the model FLOPs per second over the matmul peak measured here 
 (2048 x 2048, these threads; on AMD EPYC Zen 4 the bf16 peak is ~3x fp32's, so bf16 runs faster at a lower MFU),
 counting 2N FLOPs per token forward and 2N backward for LoRA (no weight gradients of the frozen weights),
 6N for full fine-tuning, N the non-embedding parameters, and counting every token of every row even where the
-shared prefix ran once (so sharing shows as a higher MFU than the hardware does). Figures vary 2-6x with other
-load on the cores.
+shared prefix ran once (so sharing shows as a higher MFU than the hardware does) and not counting the forward pass
+that rows over `finetune.recompute_over` tokens run again (so recomputing shows as a lower one). Figures vary 2-6x
+with other load on the cores.
 """
 from __future__ import annotations
 

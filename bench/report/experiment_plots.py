@@ -20,14 +20,15 @@ def labelled_points(axes, labels: list[str], xs: list[CI | None], ys: list[CI | 
 
 
 def gain_vs_loss(labels: list[str], gains: list[CI | None], changes: list[CI | None], path: Path) -> Path:
-    """Forgetting: each adapter's domain gain over the base model (x) against its general-knowledge change (y)."""
+    """Forgetting: each adapter's domain gain (x: over the base model, or over RAG for an arm that retrieves) against
+    its general-knowledge change (y)."""
     figure = new_figure(6.5, 4.5)
     axes = figure.add_subplot()
     labelled_points(axes, labels, gains, changes)
     axes.axhline(0, color="grey", linewidth=0.8)
     axes.axvline(0, color="grey", linewidth=0.8)
-    titled(axes, "domain gain over the base model (points)", "general-knowledge change (points)",
-           "What fine-tuning bought on the task, and what it cost in general knowledge")
+    titled(axes, "domain gain (points; over the base model, over RAG for arms that retrieve)", "general-knowledge change (points)",
+           "Task gain against general-knowledge change")
     place_legend(axes, len(labels))
     return save(figure, path)
 
