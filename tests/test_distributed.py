@@ -39,7 +39,9 @@ def test_two_processes_train_the_same_adapter_with_the_same_loss_curve(tiny_mode
     assert one.last_loss < one.first_loss  # it trained at all
     weights = "adapter_model.safetensors" if method == "lora" else "model.safetensors"
     mine, theirs = (load_file(str(folder / weights)) for folder in (tmp_path / "one", tmp_path / "two"))
-    assert mine.keys() == theirs.keys() and all(torch.allclose(mine[k], theirs[k], atol=1e-5) for k in mine)
+    # the same training up to float summation order: after 15 steps at 2e-2 that moved weights by up to 1.2e-5 on 2
+    # Xeon cores with AMX (each process multiplies smaller matrices, blocked differently)
+    assert mine.keys() == theirs.keys() and all(torch.allclose(mine[k], theirs[k], atol=5e-5) for k in mine)
     log = (tmp_path / "two-checkpoints" / "distributed.log").read_text()
     assert f"process 1 of 2 (DistributedType.MULTI_CPU, {sharding}" in log and f"process 2 of 2 (DistributedType.MULTI_CPU, {sharding}" in log
 
