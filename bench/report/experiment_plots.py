@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
 from bench.records.scores import Interval as CI
 from bench.report.formats import has_value
 from bench.report.plots import COLORS, MARKERS, look, new_figure, place_legend, save, titled, whiskers
@@ -61,9 +63,17 @@ def learning_curve(series: dict[str, list[tuple[int, CI]]], rag: CI | None, metr
         axes.axhline(100 * rag.mean, color="black", linestyle="--", label="rag (no training examples)")
         axes.axhspan(100 * rag.low, 100 * rag.high, color="black", alpha=0.08)
     axes.set_xscale("log")
+    plain_log_ticks(axes)
     titled(axes, "labeled training examples", f"{metric} (%)", "Learning curve: fine-tuning against retrieval")
     place_legend(axes, len(series) + 1)
     return save(figure, path)
+
+
+def plain_log_ticks(axes) -> None:
+    """A log x axis labelled 10, 20, 50, 100 rather than 2 x 10^1: counts of examples read as counts."""
+    axes.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    axes.xaxis.set_major_formatter(ScalarFormatter())
+    axes.xaxis.set_minor_formatter(NullFormatter())
 
 
 def by_model_size(series: dict[str, list[tuple[int, CI | None]]], metric: str, path: Path) -> Path:
