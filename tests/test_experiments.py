@@ -266,12 +266,12 @@ def test_lora_and_full_fine_tuning_are_compared_on_the_arm_trained_on_labeled_ex
     from types import SimpleNamespace
 
     from bench.eval.claims import lora_forgets_less
-    from bench.experiments.forgetting import methods_arm
+    from bench.experiments.common import labeled_closed_book_arm
     from bench.records.scores import Forgetting, ForgettingVariant, Interval
 
     # ft adds corpus paraphrases, which make its training ~1.7x as long: ft_plain is the same comparison, cheaper
-    assert methods_arm(["base", "rag", "ft", "ft_plain", "ft_rag"]) == "ft_plain"
-    assert methods_arm(["base", "ft", "ft_rag"]) == "ft" and methods_arm(["base", "rag", "ft_rag"]) is None
+    assert labeled_closed_book_arm(["base", "rag", "ft", "ft_plain", "ft_rag"]) == "ft_plain"
+    assert labeled_closed_book_arm(["base", "ft", "ft_rag"]) == "ft" and labeled_closed_book_arm(["base", "rag", "ft_rag"]) is None
 
     def variant(arm: str, method: str, change: float) -> ForgettingVariant:
         return ForgettingVariant(name=f"{arm} ({method})", arm=arm, method=method, domain=None,

@@ -1,4 +1,5 @@
-"""What every experiment does first and last: reopen a finished run, and score and report it again."""
+"""What every experiment does first and last: reopen a finished run, and score and report it again; and which of its
+arms an experiment trains again."""
 from __future__ import annotations
 
 import logging
@@ -47,3 +48,9 @@ def finish(folder: RunFolder, ctx: RunContext, name: str, manifest: ExperimentMa
     scores = score_run(folder)
     log.info("stage: report")
     return write_report(folder.path, scores)
+
+
+def labeled_closed_book_arm(run_arms: list[str]) -> str | None:
+    """The closed-book arm trained on labeled examples: ft_plain where the run has it (ft adds the corpus paraphrases,
+    documents rather than labels), else ft, else none. The learning curve draws it; forgetting trains it both ways."""
+    return next((arm for arm in ("ft_plain", "ft") if arm in run_arms), None)

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.data.tasks import select_items
-from bench.experiments.common import finish, reopen
+from bench.experiments.common import finish, labeled_closed_book_arm, reopen
 from bench.records.arms import ARMS
 from bench.records.errors import UserError
 from bench.records.locks import exclusive
@@ -35,8 +35,7 @@ def variant_name(arm: str, examples: int) -> str:
 
 def default_arms(run_arms: list[str]) -> list[str]:
     """The closed-book arm trained on labeled examples alone (ft_plain where the run has it, else ft), and ft_rag."""
-    closed_book = "ft_plain" if "ft_plain" in run_arms else "ft"
-    return [arm for arm in (closed_book, "ft_rag") if arm in run_arms]
+    return [arm for arm in (labeled_closed_book_arm(run_arms), "ft_rag") if arm in run_arms]
 
 
 def run_curve(target: str, fractions: list[float] = (0.1, 0.25, 0.5), arms: list[str] | None = None) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 from bench.arms.probes import answer_choice_items
 from bench.data.probes import PROBES, load_probes
 from bench.data.tasks import select_items
-from bench.experiments.common import finish, reopen, with_method
+from bench.experiments.common import finish, labeled_closed_book_arm, reopen, with_method
 from bench.models.loading import load_generator
 from bench.records.arms import ARMS
 from bench.records.cache import stage_key
@@ -44,7 +44,7 @@ def run_forgetting(target: str, probes: list[str] = DEFAULT_PROBES, items: int =
         variants = [Variant(name="base", arm="base", device=ctx.device)]
         variants += [Variant(name=arm, arm=arm, adapter=str(ctx.adapter_path(ARMS[arm].weights, seed)), device=ctx.device)
                      for arm in cfg.arms if ARMS[arm].fine_tuned]
-        other, arm = "full" if cfg.finetune.method == "lora" else "lora", methods_arm(cfg.arms)
+        other, arm = "full" if cfg.finetune.method == "lora" else "lora", labeled_closed_book_arm(cfg.arms)
         if other in methods and arm:
             variants.append(other_method_variant(ctx, other, arm, seed))
         for variant in variants:
@@ -63,11 +63,6 @@ def run_forgetting(target: str, probes: list[str] = DEFAULT_PROBES, items: int =
 def model_for(ctx: RunContext, variant: Variant):
     return load_generator(ctx.generator_path, ctx.device, Path(variant.adapter) if variant.adapter else None, ctx.cfg.model.chat_template,
                           ctx.answering_precision)
-
-
-def methods_arm(run_arms: list[str]) -> str | None:
-    """The arm trained by both methods: the closed-book arm on labeled examples (ft_plain where the run has it)."""
-    return next((arm for arm in ("ft_plain", "ft") if arm in run_arms), None)
 
 
 def other_method_variant(ctx: RunContext, method: str, arm: str, seed: int) -> Variant:
