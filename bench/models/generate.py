@@ -35,18 +35,17 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
     so each batch pads little; results in input order."""
     decoding = dict(do_sample=True, temperature=0.8, top_p=0.95, top_k=None) if sample else \
         dict(do_sample=False, temperature=None, top_p=None, top_k=None)
-    special = not uses_chat_template(tokenizer)
+    token_ids = tokenizer(prompts, add_special_tokens=not uses_chat_template(tokenizer))["input_ids"]
     # longest first, ties by text: the batches lm-evaluation-harness forms. Where a batch's shape changes the
     # arithmetic (bf16 matmuls on AMX cores: 6 of 20 greedy outputs differed with the batches formed shortest first),
     # the same batches give the same outputs as that peer (benchmarks/vs_lm_eval.py)
-    lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=special)["input_ids"]]
-    order = sorted(range(len(prompts)), key=lambda i: (-lengths[i], prompts[i]))
+    order = sorted(range(len(prompts)), key=lambda i: (-len(token_ids[i]), prompts[i]))
     results: dict[int, Generation] = {}
     stops = stop_token_ids(tokenizer, stop_at_newline)
     with bar_for(bar, total=len(prompts), desc=desc, unit="q") as bar:
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            enc = tokenizer([prompts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=special).to(model.device)
+            enc = tokenizer.pad({"input_ids": [token_ids[i] for i in batch]}, return_tensors="pt").to(model.device)  # left, as loaded
             began = time.perf_counter()
             out = model.generate(**enc, max_new_tokens=max_new_tokens, num_beams=1, eos_token_id=stops,
                                  pad_token_id=tokenizer.pad_token_id, **decoding)
