@@ -6,8 +6,8 @@ Runs ftrag's own step (`answer_loss` over parts of at most `finetune.batch_token
 pairs as the `ft` arm prompts them (closed-book QA) and as `ft_rag` does (two chunks of context before the question),
 once with the prompt prefix every row shares run once per part and once with every row run whole.
 
-Training runs in `--precision`, as `finetune.precision` (auto: fp32 on a CPU; bf16 runs the step under bf16
-autocast). MFU is the model FLOPs per second over the matmul peak measured here at the start in that precision
+Training runs in `--precision`, as `finetune.precision` (auto: fp32 on a CPU; bf16: LoRA over bf16 frozen weights,
+full fine-tuning under bf16 autocast). MFU is the model FLOPs per second over the matmul peak measured here at the start in that precision
 (2048 x 2048, these threads; on AMD EPYC Zen 4 the bf16 peak is ~3x fp32's, so bf16 runs faster at a lower MFU),
 counting 2N FLOPs per token forward and 2N backward for LoRA (no weight gradients of the frozen weights),
 6N for full fine-tuning, N the non-embedding parameters, and counting every token of every row even where the

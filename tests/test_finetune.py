@@ -299,3 +299,39 @@ def test_long_rows_recompute_their_activations_and_train_the_same_adapter(tiny_m
     assert all(torch.allclose(weights[0][k], weights[10_000][k], atol=1e-5) for k in weights[0])
     assert any(weights[0][k].abs().sum() > 0 for k in weights[0] if "lora_B" in k)  # it trained
     assert adapter_key("m", PLAN, FinetuneConfig(recompute_over=0), 0) != adapter_key("m", PLAN, FinetuneConfig(), 0)
+
+
+def test_the_lm_head_multiplies_a_flat_view_of_its_input_with_the_same_logits_and_gradient(tiny_model_dir):
+    """load_model flattens the LM head's input (a strided slice of the last positions), for which torch on CPU would
+    copy the frozen weight once per row; the logits and the gradient are those of nn.Linear's own forward."""
+    from bench.models.loading import load_model
+    head = load_model(str(tiny_model_dir), torch.float32).get_output_embeddings()
+    assert "forward" in vars(head)  # the loaded model's head is the flattened one
+    hidden = torch.randn(3, 7, head.in_features, requires_grad=True)
+    flat = head(hidden[:, -4:])
+    (grad_flat,) = torch.autograd.grad(flat.square().sum(), hidden)
+    plain = torch.nn.Linear.forward(head, hidden[:, -4:])
+    (grad_plain,) = torch.autograd.grad(plain.square().sum(), hidden)
+    assert flat.shape == plain.shape == (3, 4, head.out_features)
+    assert torch.allclose(flat, plain, atol=1e-6) and torch.allclose(grad_flat, grad_plain, atol=1e-6)
+
+
+def test_bf16_lora_holds_its_frozen_weights_in_bf16_and_trains_its_adapter_in_fp32(tiny_model_dir):
+    import bench.training.finetune as finetune
+    from bench.training.compute import autocast, frozen_dtype
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    cfg = FinetuneConfig(precision="bf16")
+    model = finetune.prepare_model(str(tiny_model_dir), cfg, "cpu")
+    assert {p.dtype for p in model.parameters() if not p.requires_grad} == {torch.bfloat16}
+    assert {p.dtype for p in model.parameters() if p.requires_grad} == {torch.float32}
+    batch = [encode_pair(tokenizer, TrainPair("Question: price of the lamp?", "$12"), 64)]
+    with autocast(cfg, "cpu"):
+        assert not torch.is_autocast_enabled("cpu")  # the weights are bf16 already: nothing to cast
+        answer_loss(model, batch, tokenizer.pad_token_id, "cpu").backward()
+    grads = [p.grad for name, p in model.named_parameters() if "lora_B" in name]
+    assert all(g.dtype == torch.float32 and torch.isfinite(g).all() for g in grads) and any(g.abs().sum() > 0 for g in grads)
+    # full fine-tuning, and LoRA sharded by FSDP (one dtype per shard), keep fp32 weights under bf16 autocast
+    for other in (FinetuneConfig(method="full", precision="bf16"), FinetuneConfig(precision="bf16", sharding="fsdp", processes=2)):
+        assert frozen_dtype(other, "cpu") == torch.float32
+        with autocast(other, "cpu"):
+            assert torch.is_autocast_enabled("cpu")

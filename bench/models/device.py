@@ -34,9 +34,10 @@ def resolve_precision(setting: str, device: str, training: bool = False) -> str:
     # varied length ran only ~7% faster under bf16 autocast (146 s against 156 s for 12 steps), while oneDNN keeps state
     # for every distinct shape it meets, so the resident set grew ~100 MB a step (2.0 -> 3.2 GB in 12 steps; the default
     # bench peaked at 4.3 GB, against fp32's flat 2.1-2.4 GB). Capping oneDNN's primitive cache bounds the growth but runs
-    # 1.8x slower. On 2 Xeon cores with AMX (bf16 matmuls ~6x fp32's) it is mixed: closed-book steps with their shared
-    # prefix ran slower under autocast (347 against 499-693 tok/s), ft_rag's long rows faster (355 against 267-281;
-    # runs minutes apart, the machine's speed moving between them). finetune.precision: bf16 still opts in.
+    # 1.8x slower. On 2 Xeon cores with AMX (bf16 matmuls ~6x fp32's), LoRA over bf16 weights ran 1.04x fp32's speed on
+    # closed-book rows and 1.29x on ft_rag's, full fine-tuning 1.09x and 1.54x (train_speed.py: per-op overhead, not the
+    # matmuls, bounds a 135M model on 2 cores: 6-12% of the bf16 peak), and the process peaked at 5.0 GB against 4.0:
+    # too little for changing every adapter's numbers. finetune.precision: bf16 still opts in.
     if training:
         return "fp32"
     return "bf16" if device == "cpu" and cpu_bf16_speedup() >= BF16_SPEEDUP_MIN else "fp32"

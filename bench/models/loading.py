@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -20,13 +21,30 @@ SAFE = {"trust_remote_code": False, "use_safetensors": True}
 
 
 def load_model(path, dtype):
-    """A causal LM from safetensors weights, or one message saying why not."""
+    """A causal LM from safetensors weights (its LM head flattened), or one message saying why not."""
     try:
-        return AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **SAFE)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **SAFE)
     except (OSError, ValueError) as err:
         raise UserError(f"model.generator: cannot load '{path}' ({str(err).splitlines()[0]}). ftrag loads safetensors weights "
                         f"only (never pickled .bin files): use a preset ({', '.join(GENERATOR_PRESETS)}), an HF id or a "
                         "local folder with model.safetensors (transformers' save_pretrained writes one).") from None
+    flatten_lm_head(model)
+    return model
+
+
+def flatten_lm_head(model) -> None:
+    """Let the LM head multiply a 2-D view of its input. transformers hands it the last positions as a strided 3-D
+    slice (`logits_to_keep`: generation's prefill, answer-only training, log-likelihood choices), and for such a slice
+    torch on CPU copies the whole vocabulary-by-hidden weight once per row: measured on SmolLM2-135M's 49k x 576 head,
+    a batch of 16 took 764 ms in bf16 (26 ms in fp32) against 1.8 ms (4.5 ms) flattened. The same products."""
+    head = model.get_output_embeddings()
+    if type(head) is torch.nn.Linear:
+        head.forward = partial(flat_linear, head)
+
+
+def flat_linear(head: torch.nn.Linear, hidden: torch.Tensor) -> torch.Tensor:
+    flat = torch.nn.functional.linear(hidden.reshape(-1, hidden.shape[-1]), head.weight, head.bias)
+    return flat.view(*hidden.shape[:-1], flat.shape[-1])
 
 
 def uses_chat_template(tokenizer) -> bool:

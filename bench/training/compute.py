@@ -11,10 +11,20 @@ from bench.models.device import resolve_precision
 from bench.records.config import FinetuneConfig
 
 
-def autocast(cfg: FinetuneConfig, device: str):
-    """bf16 autocast where `finetune.precision` resolves to bf16 on this device, else a context that changes nothing."""
+def frozen_dtype(cfg: FinetuneConfig, device: str) -> torch.dtype:
+    """The dtype of the base weights a training run holds. LoRA in bf16 keeps its frozen weights in bf16 (its adapter
+    weights, their gradients and AdamW's state stay fp32; peft runs the adapter's path in fp32): half their memory,
+    and every base matmul in bf16 without recasting the weights each pass. Full fine-tuning, and LoRA sharded by FSDP
+    (whose shards need one dtype), keep fp32 weights and run their matmuls under bf16 autocast."""
     bf16 = resolve_precision(cfg.precision, device, training=True) == "bf16"
-    return torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16)
+    return torch.bfloat16 if bf16 and cfg.method == "lora" and cfg.sharding != "fsdp" else torch.float32
+
+
+def autocast(cfg: FinetuneConfig, device: str):
+    """bf16 autocast where `finetune.precision` resolves to bf16 on this device over fp32 weights (frozen_dtype), else
+    a context that changes nothing."""
+    bf16 = resolve_precision(cfg.precision, device, training=True) == "bf16"
+    return torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16 and frozen_dtype(cfg, device) == torch.float32)
 
 
 def set_recompute(model, on: bool) -> None:

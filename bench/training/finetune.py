@@ -27,7 +27,7 @@ from bench.records.config import FinetuneConfig
 from bench.records.io import atomic_write_json, read_json
 from bench.records.manifest import TrainStats
 from bench.training import checkpoint
-from bench.training.compute import autocast, set_recompute
+from bench.training.compute import autocast, frozen_dtype, set_recompute
 from bench.training.distributed import launch
 from bench.training.sharding import gradient_sync_off, shard, whole_state
 
@@ -148,7 +148,7 @@ def prepare_model(model_path: str, cfg: FinetuneConfig, device: str, init: Path 
     `init`, an adapter or fully fine-tuned model trained before, to train further (the knowledge-update experiment)."""
     if init is not None and cfg.method == "full":
         return load_model(init, torch.float32).to(device).train()
-    model = load_model(model_path, torch.float32)
+    model = load_model(model_path, frozen_dtype(cfg, device))
     if init is not None:
         with peft_quietly():
             return PeftModel.from_pretrained(model, init, is_trainable=True).to(device).train()
