@@ -86,6 +86,10 @@ def by_model_size(series: dict[str, list[tuple[int, CI | None]]], metric: str, p
             axes.errorbar([n for n, _ in shown], [100 * c.mean for _, c in shown], yerr=whiskers([c for _, c in shown]),
                           marker=look(j, list(MARKERS)), color=COLORS[j % len(COLORS)], capsize=3, label=arm)
     axes.set_xscale("log")
+    sizes = sorted({n for points in series.values() for n, _ in points})
+    axes.set_xticks(sizes, [f"{n / 1e6:,.0f}M" for n in sizes])  # the models' own sizes, not 1.4 x 10^8 ... 2.6 x 10^8
+    axes.xaxis.set_minor_formatter(NullFormatter())
+    axes.margins(x=0.1)
     titled(axes, "generator parameters", f"{metric} (%)", "Every arm against model size")
-    place_legend(axes, len(series))
+    place_legend(axes, len(series), beside=True)  # six arms' lines cross the whole plot: no corner stays empty
     return save(figure, path)
