@@ -256,7 +256,7 @@ def test_the_adapter_key_holds_the_rate_training_runs_at(monkeypatch):
     assert adapter_key("model", plan, cfg, 0) != before
 
 
-def test_bf16_training_runs_its_matmuls_in_bf16_keeps_fp32_weights_and_keys_its_adapter_apart(tiny_model_dir, monkeypatch):
+def test_bf16_training_runs_its_matmuls_in_bf16_saves_fp32_adapter_weights_and_keys_its_adapter_apart(tiny_model_dir, monkeypatch):
     from bench.models import device as device_module
     tokenizer = load_tokenizer(str(tiny_model_dir))
     seen, forward = [], torch.nn.Linear.forward
