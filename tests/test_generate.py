@@ -31,3 +31,19 @@ def test_batches_are_formed_longest_first_as_lm_evaluation_harness_forms_them(ti
     by_length = sorted(range(len(prompts)), key=lambda i: (-lengths[i], prompts[i]))
     assert batches == [[lengths[i] for i in by_length[s : s + 2]] for s in (0, 2, 4)]
     assert [g.prompt_tokens for g in outputs] == lengths  # results come back in input order
+
+
+def test_a_fully_fine_tuned_model_loads_its_own_weights_and_only_them(tiny_model_dir, tmp_path, monkeypatch):
+    import torch
+
+    from bench.models import loading
+
+    tuned, _ = load_generator(str(tiny_model_dir), "cpu", precision="fp32")
+    with torch.no_grad():
+        tuned.model.norm.weight.fill_(0.5)
+    tuned.save_pretrained(tmp_path / "full")  # as full fine-tuning saves it: the whole model, no adapter_config.json
+    loaded, run = [], loading.load_model
+    monkeypatch.setattr(loading, "load_model", lambda path, dtype: loaded.append(str(path)) or run(path, dtype))
+    model, _ = load_generator(str(tiny_model_dir), "cpu", adapter=tmp_path / "full", precision="fp32")
+    assert loaded == [str(tmp_path / "full")]  # the base model is not loaded first and thrown away
+    assert torch.equal(model.model.norm.weight, torch.full_like(model.model.norm.weight, 0.5))

@@ -82,12 +82,14 @@ def answering_dtype(device: str, precision: str = "auto") -> torch.dtype:
 
 def load_generator(path: str, device: str, adapter: Path | None = None, chat_template: str = "auto", precision: str = "auto"):
     """(model, tokenizer) in eval mode. A LoRA adapter is merged: generation with an unmerged one is ~30% slower."""
-    model = load_model(path, answering_dtype(device, precision))
-    if adapter is not None and (adapter / "adapter_config.json").exists():
-        with peft_quietly():
-            model = PeftModel.from_pretrained(model, adapter).merge_and_unload()  # adapter_model.safetensors, written by ftrag
-    elif adapter is not None:  # full fine-tuning saved a whole model
-        model = load_model(adapter, model.dtype)
+    dtype = answering_dtype(device, precision)
+    if adapter is not None and not (adapter / "adapter_config.json").exists():  # full fine-tuning saved a whole model
+        model = load_model(str(adapter), dtype)
+    else:
+        model = load_model(path, dtype)
+        if adapter is not None:
+            with peft_quietly():  # adapter_model.safetensors, written by ftrag
+                model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     return model.to(device).eval(), load_tokenizer(path, chat_template)
 
 
