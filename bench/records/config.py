@@ -60,13 +60,13 @@ class FinetuneConfig(Strict):
     # rows x padded width, lets synth_qa's 8 closed-book questions (72 tokens, 26 of them a shared prefix) run as one
     # part instead of two small ones, ~1.35x faster, while corpus windows (every token scored) run 2 to a part
     batch_tokens: int = Field(512, ge=16)
-    # a part whose rows run longer than this (ft_rag's documents-first rows, ~315 tokens) keeps only each decoder
-    # layer's input and recomputes the rest in the backward pass, its rows run whole (a recomputed layer cannot read a
-    # shared prefix's cache): the same gradients up to float rounding, in less memory where parts hold one or two rows
-    # and splitting cannot bound them further. SmolLM2-135M, a 381-token row, 2 threads: the process's resident set
-    # settles at 2.07 GB, 1.57 GB recomputed, each step 1.0 s against 1.3 s. Weights differ in the last bits, so the
-    # setting is in the adapter's key
-    recompute_over: int = Field(256, ge=0)
+    # a part whose rows run longer than this keeps only each decoder layer's input and recomputes the rest in the
+    # backward pass, its rows run whole (a recomputed layer cannot read a shared prefix's cache): the same gradients
+    # up to float rounding (so the setting is in the adapter's key), for rows too long for one part's budget, which
+    # splitting cannot bound. Not below batch_tokens: recomputing synth_qa's ft_rag rows (~315 tokens; the default
+    # was 256) made their steps 1.38x slower (8.4 against 6.1 s, fp32, same machine) and saved ft_rag's stage 35 MB
+    # (2,849 MB in the default bench, 2,884 MB not recomputed, in a run of ft_rag alone)
+    recompute_over: int = Field(512, ge=0)
     max_length: int = Field(384, ge=16)
     max_examples: int | None = Field(None, ge=1)  # cap on training examples (a seeded sample), for large train sets
     lora_r: int = Field(16, ge=1)
