@@ -62,11 +62,11 @@ class FinetuneConfig(Strict):
     batch_tokens: int = Field(512, ge=16)
     # a part whose rows run longer than this keeps only each decoder layer's input and recomputes the rest in the
     # backward pass, its rows run whole (a recomputed layer cannot read a shared prefix's cache): the same gradients
-    # up to float rounding (so the setting is in the adapter's key), for rows too long for one part's budget, which
-    # splitting cannot bound. Not below batch_tokens: recomputing synth_qa's ft_rag rows (~315 tokens; the default
-    # was 256) made their steps 1.38x slower (8.4 against 6.1 s, fp32, same machine) and saved ft_rag's stage 35 MB
-    # (2,849 MB in the default bench, 2,884 MB not recomputed, in a run of ft_rag alone)
-    recompute_over: int = Field(512, ge=0)
+    # up to float rounding (so the setting is in the adapter's key). It trades time for memory: on synth_qa's ft_rag
+    # rows (~315 tokens, parts of one row) steps ran 1.38x slower (8.4 against 6.1 s, fp32, same machine) and the
+    # default bench's ft_rag stage peaked at 2,849 MB against 3,237 MB (281 s against 180 s), the run's peak either way.
+    # 512 or more: faster, over 3 GB there
+    recompute_over: int = Field(256, ge=0)
     max_length: int = Field(384, ge=16)
     max_examples: int | None = Field(None, ge=1)  # cap on training examples (a seeded sample), for large train sets
     lora_r: int = Field(16, ge=1)
