@@ -15,6 +15,7 @@ from bench.data.synth import write_all_tasks
 from bench.data.tasks import available_tasks, load_task, tasks_dir, validate_task
 from bench.records.errors import UserError, bug_report
 from bench.records.layout import find_run, results_dir
+from bench.run.allocator import restart_with_allocator
 
 
 DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
@@ -226,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     if takes_overrides:
         args.overrides = list(args.overrides) + extra
     try:
+        if argv is None:  # the console command; a caller of main(argv) keeps its own process
+            restart_with_allocator()
         args.func(args)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -63,10 +63,11 @@ class FinetuneConfig(Strict):
     # a part whose rows run longer than this keeps only each decoder layer's input and recomputes the rest in the
     # backward pass, its rows run whole (a recomputed layer cannot read a shared prefix's cache): the same gradients
     # up to float rounding (so the setting is in the adapter's key). It trades time for memory: on synth_qa's ft_rag
-    # rows (~315 tokens, parts of one row) steps ran 1.38x slower (8.4 against 6.1 s, fp32, same machine) and the
-    # default bench's ft_rag stage peaked at 2,849 MB against 3,237 MB (281 s against 180 s), the run's peak either way.
-    # 512 or more: faster, over 3 GB there
-    recompute_over: int = Field(256, ge=0)
+    # rows (~315 tokens, parts of one row) steps run 1.38x slower (8.4 against 6.1 s, fp32). With the process on
+    # mimalloc (bench/run/allocator.py) the default bench's ft_rag stage peaks at 2,395 MB without it, so the default
+    # (longer than max_length's 384) recomputes nothing; under glibc's malloc that stage peaked at 3,237 MB (2,849 MB
+    # recomputing over 256 tokens). Lower it for long rows where memory is short
+    recompute_over: int = Field(512, ge=0)
     max_length: int = Field(384, ge=16)
     max_examples: int | None = Field(None, ge=1)  # cap on training examples (a seeded sample), for large train sets
     lora_r: int = Field(16, ge=1)

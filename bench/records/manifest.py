@@ -69,6 +69,7 @@ class Environment(Record):
     machine: str
     cuda: str | None
     packages: dict[str, str]
+    allocator: str = "system"  # the malloc the process ran with (bench/run/allocator.py): it moves peak memory
 
 
 class RunManifest(Record):

@@ -71,7 +71,8 @@ def reproducibility_blocks(run: Run) -> list[tuple]:
         f"{task.train_examples} training examples, {task.corpus_documents} corpus documents",
         "test items: " + ", ".join(f"{n} {literal(stratum)}" for stratum, n in s.items.items()),
         f"seed {config.get('seed', '–')}" + (f"; fine-tuning repeated over seeds {', '.join(map(str, seeds))}" if seeds else ""),
-        f"Python {literal(env.python)} on {literal(env.machine)}; GPU: {literal(env.cuda or 'none')}",
+        f"Python {literal(env.python)} on {literal(env.machine)}; GPU: {literal(env.cuda or 'none')}; "
+        f"memory allocator: {literal(env.allocator)} (FTRAG_ALLOCATOR)",
         "packages: " + ", ".join(f"{literal(k)} {literal(v)}" for k, v in env.packages.items()),
         f"stage timings (and each stage's peak memory): {timings or '–'}",
     ])]

@@ -18,6 +18,7 @@ from bench.models.loading import uses_chat_template
 from bench.records.config import RunConfig
 from bench.records.layout import RunFolder
 from bench.records.manifest import Adapter, Environment, IndexStats, RunManifest
+from bench.run import allocator
 
 
 @dataclass
@@ -82,4 +83,5 @@ def environment() -> Environment:
         machine=f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}",
         cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         packages={p: importlib.metadata.version(p) for p in packages},
+        allocator=allocator.in_use(),
     )
