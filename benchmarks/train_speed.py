@@ -13,7 +13,7 @@ counting 2N FLOPs per token forward and 2N backward for LoRA (no weight gradient
 6N for full fine-tuning, N the non-embedding parameters, and counting every token of every row even where the
 shared prefix ran once (so sharing shows as a higher MFU than the hardware does) and not counting the forward pass
 that rows over `finetune.recompute_over` tokens run again (so recomputing shows as a lower one). Figures vary 2-6x
-with other load on the cores.
+with other load on the cores. Like the ftrag command, it runs on mimalloc unless FTRAG_ALLOCATOR says otherwise.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from bench.models.device import resolve_precision
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.models.presets import resolve_generator
 from bench.records.config import FinetuneConfig
+from bench.run.allocator import restart_with_allocator
 from bench.training import finetune
 from bench.training.compute import autocast
 from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model, split_by_tokens
@@ -91,6 +92,7 @@ def main() -> None:
     parser.add_argument("--methods", default="lora,full")
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto", help="as finetune.precision")
     args = parser.parse_args()
+    restart_with_allocator()  # the malloc the ftrag command runs with (FTRAG_ALLOCATOR), so the figures are its
     path = resolve_generator(args.model)
     tokenizer = load_tokenizer(path)
     precision = resolve_precision(args.precision, "cpu", training=True)
