@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pr
 
 # restarts (when it should), then says which allocator the process runs with and what it preloaded
 PROBE = ("import os; from bench.run.allocator import restart_with_allocator, in_use; restart_with_allocator(); "
-         "print(in_use(), os.environ.get('LD_PRELOAD', '').count('mimalloc'))")
+         "print(in_use(), len(os.environ.get('LD_PRELOAD', '').split(':')) if os.environ.get('LD_PRELOAD') else 0)")
 
 
 def probe(**settings: str) -> str:
@@ -36,6 +37,13 @@ def test_system_keeps_the_c_librarys_malloc():
 
 def test_a_library_path_is_preloaded(tmp_path):
     assert probe(FTRAG_ALLOCATOR=str(mimalloc_library())) == "mimalloc 1"
+    custom = tmp_path / "libcustom.so"  # a name ftrag does not know: preloaded once all the same
+    shutil.copy(mimalloc_library(), custom)
+    assert probe(FTRAG_ALLOCATOR=str(custom)) == "libcustom.so 1"
+
+
+def test_a_malloc_the_user_preloaded_is_kept():
+    assert probe(LD_PRELOAD=str(mimalloc_library()), FTRAG_ALLOCATOR="/elsewhere/libtcmalloc.so") == "mimalloc 1"
 
 
 def test_a_missing_library_is_one_clear_message(tmp_path):

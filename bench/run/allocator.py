@@ -2,9 +2,9 @@
 
 glibc's malloc keeps memory that PyTorch freed inside its heap when training allocates tensors of many sizes (ft_rag's
 rows run 270 to 335 tokens). Measured on 2 Xeon cores, LoRA steps of 8 such rows (fp32, not recomputed): glibc's process
-peaked at 2,208 MB, mimalloc's at 1,795 MB (tcmalloc 1,735, jemalloc 1,722), at the same speed or better (5.73 against
-5.99 s a step); the default bench's ft_rag stage peaked at 2,395 MB against 3,237 MB, so long rows need not recompute
-their activations (finetune.recompute_over). An allocator must be in place before the process starts, so the command
+peaked at 2,208 MB, mimalloc's at 1,795 MB (tcmalloc 1,735, jemalloc 1,722), at the same speed within the machine's
+noise (side by side, 6.38 and 6.41 s a step against 6.96 and 6.34); the default bench's ft_rag stage peaked at 2,395 MB
+against 3,237 MB, so long rows need not recompute their activations (finetune.recompute_over). An allocator must be in place before the process starts, so the command
 line starts itself again, once, with it preloaded. FTRAG_ALLOCATOR picks another: `system` (the C library's malloc),
 or the path of a malloc library such as tcmalloc's or jemalloc's.
 """
@@ -46,12 +46,15 @@ def chosen_library(choice: str) -> Path | None:
 
 
 def restart_with_allocator() -> None:
-    """Start this same command again with the chosen allocator preloaded, unless it already is (or there is none)."""
+    """Start this same command again with the chosen allocator preloaded, unless there is none or a malloc library is
+    preloaded already (this restart's, or one the user preloaded by hand)."""
     if not sys.platform.startswith("linux"):
         return
-    library = chosen_library(os.environ.get(SETTING, DEFAULT))
     preloaded = os.environ.get("LD_PRELOAD", "")
-    if library is None or str(library) in preloaded.split(":"):
+    if any(f"lib{name}" in preloaded for name in KNOWN):
+        return
+    library = chosen_library(os.environ.get(SETTING, DEFAULT))
+    if library is None or str(library) in preloaded.split(":"):  # a library of another name, after its restart
         return
     sys.stdout.flush(), sys.stderr.flush()
     env = {**os.environ, "LD_PRELOAD": ":".join(filter(None, [str(library), preloaded]))}
@@ -59,9 +62,14 @@ def restart_with_allocator() -> None:
 
 
 def in_use() -> str:
-    """The allocator this process runs with, as its mapped libraries show ("system" where none of KNOWN is)."""
+    """The allocator this process runs with, as its mapped libraries show: one of KNOWN, the file name of the library
+    FTRAG_ALLOCATOR names, or "system"."""
     try:
         maps = Path("/proc/self/maps").read_text()
     except OSError:
         return "system"
-    return next((name for name in KNOWN if f"lib{name}" in maps), "system")
+    choice = os.environ.get(SETTING, DEFAULT)
+    named = [name for name in KNOWN if f"lib{name}" in maps]
+    if not named and choice not in ("system", DEFAULT) and str(Path(choice).expanduser().resolve()) in maps:
+        return Path(choice).name
+    return named[0] if named else "system"
