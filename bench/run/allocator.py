@@ -4,9 +4,9 @@ glibc's malloc keeps memory that PyTorch freed inside its heap when training all
 rows run 270 to 335 tokens). Measured on 2 Xeon cores, LoRA steps of 8 such rows (fp32, not recomputed): glibc's process
 peaked at 2,208 MB, mimalloc's at 1,795 MB (tcmalloc 1,735, jemalloc 1,722), at the same speed within the machine's
 noise (side by side, 6.38 and 6.41 s a step against 6.96 and 6.34); the default bench's ft_rag stage peaked at 2,395 MB
-against 3,237 MB, so long rows need not recompute their activations (finetune.recompute_over). An allocator must be in place before the process starts, so the command
-line starts itself again, once, with it preloaded. FTRAG_ALLOCATOR picks another: `system` (the C library's malloc),
-or the path of a malloc library such as tcmalloc's or jemalloc's.
+against 3,237 MB, so long rows need not recompute their activations (finetune.recompute_over). An allocator must be in
+place before the process starts, so the command line starts itself again, once, with it preloaded. FTRAG_ALLOCATOR
+picks another: `system` (the C library's malloc), or the path of a malloc library such as tcmalloc's or jemalloc's.
 """
 from __future__ import annotations
 
