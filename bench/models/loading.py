@@ -11,6 +11,7 @@ from peft import PeftModel
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from bench.models.device import resolve_precision
+from bench.models.packing import pack_linears
 from bench.models.presets import GENERATOR_PRESETS
 from bench.records.errors import UserError
 
@@ -81,7 +82,8 @@ def answering_dtype(device: str, precision: str = "auto") -> torch.dtype:
 
 
 def load_generator(path: str, device: str, adapter: Path | None = None, chat_template: str = "auto", precision: str = "auto"):
-    """(model, tokenizer) in eval mode. A LoRA adapter is merged: generation with an unmerged one is ~30% slower."""
+    """(model, tokenizer) in eval mode, for answering only. A LoRA adapter is merged: generation with an unmerged one
+    is ~30% slower. In bf16 on a CPU the linear layers' weights are packed for oneDNN (bench/models/packing.py)."""
     dtype = answering_dtype(device, precision)
     if adapter is not None and not (adapter / "adapter_config.json").exists():  # full fine-tuning saved a whole model
         model = load_model(str(adapter), dtype)
@@ -90,7 +92,9 @@ def load_generator(path: str, device: str, adapter: Path | None = None, chat_tem
         if adapter is not None:
             with peft_quietly():  # adapter_model.safetensors, written by ftrag
                 model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
-    return model.to(device).eval(), load_tokenizer(path, chat_template)
+    model = model.to(device).eval()
+    pack_linears(model)
+    return model, load_tokenizer(path, chat_template)
 
 
 def answer_token_ids(tokenizer, answer: str) -> list[int]:

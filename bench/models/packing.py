@@ -1,0 +1,45 @@
+"""Answering in bf16 on a CPU with every linear layer's weight laid out once for oneDNN, not once per call.
+
+torch's bf16 `linear` on a CPU hands oneDNN a plain weight, which oneDNN reorders into its blocked layout on every
+call: a decode step of SmolLM2-135M (batch 16) spent 24 ms of its 39 in matmuls, ~10 GB/s of weights on a machine
+that reads 25. Laid out once (what inductor's freezing pass does, without a compile), 30 layers' matmuls took 9.2
+against 13.1 ms at 16 rows and 127 against 246 ms at 1,296 (a prefill), with bit-identical products at every row
+count measured (1 to 1,296). fp32 answering is left as it is: MKL's packed sgemm gained ~3%."""
+from __future__ import annotations
+
+import torch
+
+
+class PackedLinear(torch.nn.Module):
+    """An eval-only stand-in for a bf16 `nn.Linear`: the same products, from a weight reordered once."""
+
+    def __init__(self, linear: torch.nn.Linear, rows_hint: int = 16):
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        # a plain attribute, not a buffer: an opaque oneDNN tensor has no storage to save, move or copy
+        self.packed = torch.ops.mkldnn._reorder_linear_weight(linear.weight.detach(), rows_hint)
+        self.bias = None if linear.bias is None else linear.bias.detach()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, self.in_features), self.packed, self.bias, "none", [], "")
+        return flat.view(*x.shape[:-1], self.out_features)
+
+
+def can_pack(model) -> bool:
+    """A bf16 model on a CPU whose torch has oneDNN's bf16 kernels (a GPU, MPS or fp32 answers as loaded)."""
+    mkldnn = torch.ops.mkldnn
+    return (model.device.type == "cpu" and model.dtype == torch.bfloat16 and torch.backends.mkldnn.is_available()
+            and hasattr(mkldnn, "_reorder_linear_weight") and mkldnn._is_mkldnn_bf16_supported())
+
+
+@torch.no_grad()
+def pack_linears(model) -> int:
+    """Replace each `nn.Linear` of a bf16 CPU model, LM head included, by a PackedLinear; the number replaced. For a
+    model that only answers: the packed weights take no gradient and are not saved."""
+    if not can_pack(model):
+        return 0
+    linears = [(parent, name, child) for parent in model.modules() for name, child in parent.named_children()
+               if type(child) is torch.nn.Linear]
+    for parent, name, child in linears:
+        setattr(parent, name, PackedLinear(child))
+    return len(linears)
