@@ -40,8 +40,8 @@ def pack_linears(model) -> int:
     model that only answers: the packed weights take no gradient and are not saved."""
     if not can_pack(model):
         return 0
-    linears = [(parent, name, child) for parent in model.modules() for name, child in parent.named_children()
-               if type(child) is torch.nn.Linear]
-    for parent, name, child in linears:
-        setattr(parent, name, PackedLinear(child))
-    return len(linears)
+    places = [(parent, name) for parent in model.modules() for name, child in parent.named_children()
+              if type(child) is torch.nn.Linear]
+    for parent, name in places:  # one layer at a time: each plain weight is freed as its packed one is made
+        setattr(parent, name, PackedLinear(getattr(parent, name)))
+    return len(places)
