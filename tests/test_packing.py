@@ -3,10 +3,9 @@ import torch
 
 from bench.models.generate import generate
 from bench.models.loading import load_generator, load_model, load_tokenizer
-from bench.models.packing import PackedLinear, can_pack, pack_linears
+from bench.models.packing import PackedLinear, can_pack, onednn_bf16, pack_linears
 
-needs_onednn_bf16 = pytest.mark.skipif(not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()),
-                                       reason="this CPU's torch has no oneDNN bf16 kernels: nothing is packed")
+needs_onednn_bf16 = pytest.mark.skipif(not onednn_bf16(), reason="this CPU's torch has no oneDNN bf16 kernels: nothing is packed")
 
 
 @needs_onednn_bf16

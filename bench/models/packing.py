@@ -13,7 +13,9 @@ import torch
 
 
 class PackedLinear(torch.nn.Module):
-    """An eval-only stand-in for a bf16 `nn.Linear`: the same products, from a weight reordered once."""
+    """An eval-only stand-in for a bf16 `nn.Linear`: its products (to the last bit but in rare long-prefill cases),
+    from a weight reordered once. `rows_hint` is the row count oneDNN lays the weight out for (a decoding batch);
+    every other row count runs on the same layout."""
 
     def __init__(self, linear: torch.nn.Linear, rows_hint: int = 16):
         super().__init__()
@@ -27,11 +29,16 @@ class PackedLinear(torch.nn.Module):
         return flat.view(*x.shape[:-1], self.out_features)
 
 
-def can_pack(model) -> bool:
-    """A bf16 model on a CPU whose torch has oneDNN's bf16 kernels (a GPU, MPS or fp32 answers as loaded)."""
+def onednn_bf16() -> bool:
+    """Whether this torch has oneDNN's bf16 kernels and the packing ops inductor uses."""
     mkldnn = torch.ops.mkldnn
-    return (model.device.type == "cpu" and model.dtype == torch.bfloat16 and torch.backends.mkldnn.is_available()
-            and hasattr(mkldnn, "_reorder_linear_weight") and mkldnn._is_mkldnn_bf16_supported())
+    return (torch.backends.mkldnn.is_available() and hasattr(mkldnn, "_reorder_linear_weight")
+            and hasattr(mkldnn, "_is_mkldnn_bf16_supported") and mkldnn._is_mkldnn_bf16_supported())
+
+
+def can_pack(model) -> bool:
+    """A bf16 model on a CPU with oneDNN's bf16 kernels (a GPU, MPS or fp32 answers as loaded)."""
+    return model.device.type == "cpu" and model.dtype == torch.bfloat16 and onednn_bf16()
 
 
 @torch.no_grad()
