@@ -43,7 +43,24 @@ def test_a_fully_fine_tuned_model_loads_its_own_weights_and_only_them(tiny_model
         tuned.model.norm.weight.fill_(0.5)
     tuned.save_pretrained(tmp_path / "full")  # as full fine-tuning saves it: the whole model, no adapter_config.json
     loaded, run = [], loading.load_model
-    monkeypatch.setattr(loading, "load_model", lambda path, dtype: loaded.append(str(path)) or run(path, dtype))
+    monkeypatch.setattr(loading, "load_model", lambda path, dtype, **kw: loaded.append(str(path)) or run(path, dtype, **kw))
     model, _ = load_generator(str(tiny_model_dir), "cpu", adapter=tmp_path / "full", precision="fp32")
     assert loaded == [str(tmp_path / "full")]  # the base model is not loaded first and thrown away
     assert torch.equal(model.model.norm.weight, torch.full_like(model.model.norm.weight, 0.5))
+
+
+def test_a_damaged_fine_tuned_model_in_the_cache_says_which_folder_to_delete(tiny_model_dir, tmp_path):
+    import shutil
+
+    import pytest
+
+    from bench.records.errors import UserError
+
+    damaged = tmp_path / "full"
+    damaged.mkdir()
+    shutil.copy(tiny_model_dir / "config.json", damaged)  # no weights: a folder emptied by hand or a full disk
+    with pytest.raises(UserError) as caught:
+        load_generator(str(tiny_model_dir), "cpu", adapter=damaged, precision="fp32")
+    message = str(caught.value)
+    assert f"fine-tuned model cached at '{damaged}'" in message and "Delete that folder" in message
+    assert "model.generator" not in message

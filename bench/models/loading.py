@@ -21,12 +21,17 @@ from bench.records.errors import UserError
 SAFE = {"trust_remote_code": False, "use_safetensors": True}
 
 
-def load_model(path, dtype):
-    """A causal LM from safetensors weights (its LM head flattened), or one message saying why not."""
+def load_model(path, dtype, fine_tuned: bool = False):
+    """A causal LM from safetensors weights (its LM head flattened), or one message saying why not. `fine_tuned`: the
+    folder is a fully fine-tuned model ftrag saved in its cache, not the user's model.generator."""
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **SAFE)
     except (OSError, ValueError) as err:
-        raise UserError(f"model.generator: cannot load '{path}' ({str(err).splitlines()[0]}). ftrag loads safetensors weights "
+        reason = str(err).splitlines()[0]
+        if fine_tuned:
+            raise UserError(f"cannot load the fine-tuned model cached at '{path}' ({reason}). Delete that folder and run "
+                            "the same command again: it trains the model anew.") from None
+        raise UserError(f"model.generator: cannot load '{path}' ({reason}). ftrag loads safetensors weights "
                         f"only (never pickled .bin files): use a preset ({', '.join(GENERATOR_PRESETS)}), an HF id or a "
                         "local folder with model.safetensors (transformers' save_pretrained writes one).") from None
     flatten_lm_head(model)
@@ -86,7 +91,7 @@ def load_generator(path: str, device: str, adapter: Path | None = None, chat_tem
     is ~30% slower. In bf16 on a CPU the linear layers' weights are packed for oneDNN (bench/models/packing.py)."""
     dtype = answering_dtype(device, precision)
     if adapter is not None and not (adapter / "adapter_config.json").exists():  # full fine-tuning saved a whole model
-        model = load_model(str(adapter), dtype)
+        model = load_model(str(adapter), dtype, fine_tuned=True)
     else:
         model = load_model(path, dtype)
         if adapter is not None:

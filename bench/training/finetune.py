@@ -147,7 +147,7 @@ def prepare_model(model_path: str, cfg: FinetuneConfig, device: str, init: Path 
     """The model to train: fresh LoRA weights over the base model, or the base model itself (full fine-tuning); with
     `init`, an adapter or fully fine-tuned model trained before, to train further (the knowledge-update experiment)."""
     if init is not None and cfg.method == "full":
-        return load_model(init, torch.float32).to(device).train()
+        return load_model(init, torch.float32, fine_tuned=True).to(device).train()
     model = load_model(model_path, frozen_dtype(cfg, device))
     if init is not None:
         with peft_quietly():
