@@ -19,7 +19,7 @@ from bench.records.errors import UserError
 
 SETTING = "FTRAG_ALLOCATOR"
 DEFAULT = "mimalloc"
-KNOWN = ("mimalloc", "tcmalloc", "jemalloc")  # the names `in_use` looks for among the process's libraries
+KNOWN = ("mimalloc", "tcmalloc", "jemalloc")  # the malloc libraries ftrag recognises, preloaded or mapped
 
 
 def mimalloc_library() -> Path | None:
@@ -30,6 +30,11 @@ def mimalloc_library() -> Path | None:
         return None
     found = [f for f in files if f.name.startswith("libmimalloc.so")]
     return Path(found[0].locate()).resolve() if found else None
+
+
+def known_mallocs(text: str) -> list[str]:
+    """The KNOWN allocators whose library names appear in `text` (LD_PRELOAD, or the process's mapped files)."""
+    return [name for name in KNOWN if f"lib{name}" in text]
 
 
 def chosen_library(choice: str) -> Path | None:
@@ -51,7 +56,7 @@ def restart_with_allocator() -> None:
     if not sys.platform.startswith("linux"):
         return
     preloaded = os.environ.get("LD_PRELOAD", "")
-    if any(f"lib{name}" in preloaded for name in KNOWN):
+    if known_mallocs(preloaded):
         return
     library = chosen_library(os.environ.get(SETTING, DEFAULT))
     if library is None or str(library) in preloaded.split(":"):  # a library of another name, after its restart
@@ -69,7 +74,7 @@ def in_use() -> str:
     except OSError:
         return "system"
     choice = os.environ.get(SETTING, DEFAULT)
-    named = [name for name in KNOWN if f"lib{name}" in maps]
+    named = known_mallocs(maps)
     if not named and choice not in ("system", DEFAULT) and str(Path(choice).expanduser().resolve()) in maps:
         return Path(choice).name
     return named[0] if named else "system"
