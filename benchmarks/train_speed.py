@@ -6,9 +6,11 @@ Runs ftrag's own step (`answer_loss` over parts of at most `finetune.batch_token
 pairs as the `ft` arm prompts them (closed-book QA) and as `ft_rag` does (two chunks of context before the question),
 once with the prompt prefix every row shares run once per part and once with every row run whole.
 
-Training runs in `--precision`, as `finetune.precision` (auto: fp32 on a CPU; bf16: LoRA over bf16 frozen weights,
-full fine-tuning under bf16 autocast). MFU is the model FLOPs per second over the matmul peak measured here at the start in that precision
-(2048 x 2048, these threads; on AMD EPYC Zen 4 the bf16 peak is ~3x fp32's, so bf16 runs faster at a lower MFU),
+Training runs in `--precision`, as `finetune.precision` (auto: for LoRA bf16 where bf16 matmuls are fast and oneDNN can
+multiply from packed frozen weights, all else fp32; full fine-tuning fp32 on a CPU; bf16: LoRA over packed or bf16
+frozen weights, full fine-tuning under bf16 autocast). MFU is the model FLOPs per second over the matmul peak measured
+here at the start in that precision (2048 x 2048, these threads; bf16's peak is ~3x fp32's on AMD EPYC Zen 4 and ~5x
+on Xeons with AMX, so bf16 runs faster at a lower MFU; a bf16 line also gives its fraction of the fp32 peak),
 counting 2N FLOPs per token forward and 2N backward for LoRA (no weight gradients of the frozen weights),
 6N for full fine-tuning, N the non-embedding parameters, and counting every token of every row even where the
 shared prefix ran once (so sharing shows as a higher MFU than the hardware does) and not counting the forward pass
@@ -25,13 +27,13 @@ from pathlib import Path
 import torch
 
 from bench.arms.prompts import QA_INSTRUCTION, build_user_text
-from bench.models.device import resolve_precision
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.models.presets import resolve_generator
 from bench.records.config import FinetuneConfig
 from bench.run.allocator import restart_with_allocator
 from bench.training import finetune
-from bench.training.compute import autocast
+from bench.models.packing import pack_frozen
+from bench.training.compute import autocast, packs_frozen, training_precision
 from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model, split_by_tokens
 
 TASK = Path(__file__).resolve().parent.parent / "tasks" / "synth_qa"
@@ -95,27 +97,32 @@ def main() -> None:
     restart_with_allocator()  # the malloc the ftrag command runs with (FTRAG_ALLOCATOR), so the figures are its
     path = resolve_generator(args.model)
     tokenizer = load_tokenizer(path)
-    precision = resolve_precision(args.precision, "cpu", training=True)
-    peak = matmul_peak(torch.bfloat16 if precision == "bf16" else torch.float32)
-    print(f"{args.model}, torch threads {torch.get_num_threads()}, training in {precision}, "
-          f"measured {precision} matmul peak {peak / 1e9:.0f} GFLOP/s")
+    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    print(f"{args.model}, torch threads {torch.get_num_threads()}, measured matmul peak fp32 {peaks['fp32'] / 1e9:.0f} "
+          f"GFLOP/s, bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s")
     sets = {name: [encode_pair(tokenizer, p, 384) for p in task_pairs(tokenizer, context)]
             for name, context in (("closed-book QA", False), ("RAFT (2 chunks)", True))}
     shared_min = finetune.SHARED_PREFIX_MIN
     for method in args.methods.split(","):
-        cfg = FinetuneConfig(method=method, precision=precision)
+        cfg = FinetuneConfig(method=method, precision=args.precision)
+        cfg = cfg.model_copy(update={"precision": training_precision(cfg, "cpu")})
         model = prepare_model(path, cfg, "cpu")
         base = model.get_base_model() if method == "lora" else model
         n = sum(p.numel() for name, p in base.named_parameters() if "embed" not in name and "lora" not in name)
+        if packs_frozen(cfg, "cpu"):  # as training does, after counting: packed weights are no longer parameters
+            pack_frozen(model)
         flops_per_token = (4 if method == "lora" else 6) * n
         for name, encoded in sets.items():
             length = sum(len(ids) for ids, _ in encoded) / len(encoded)
             for shared in (True, False):
                 finetune.SHARED_PREFIX_MIN = shared_min if shared else 10**9
                 rate = tokens_per_second(model, tokenizer, encoded, cfg, args.steps)
-                print(f"{method:<4} {name:<16} {length:4.0f} tokens/seq  "
-                      f"{'shared prefix once' if shared else 'every row whole':<18} {rate:6.0f} tok/s  "
-                      f"MFU {rate * flops_per_token / peak:5.1%}", flush=True)
+                flops = rate * flops_per_token
+                mfu = f"MFU {flops / peaks[cfg.precision]:5.1%} of {cfg.precision}'s peak"
+                if cfg.precision == "bf16":
+                    mfu += f" ({flops / peaks['fp32']:.1%} of fp32's)"
+                print(f"{method:<4} {cfg.precision} {name:<16} {length:4.0f} tokens/seq  "
+                      f"{'shared prefix once' if shared else 'every row whole':<18} {rate:6.0f} tok/s  {mfu}", flush=True)
         finetune.SHARED_PREFIX_MIN = shared_min
         del model
 

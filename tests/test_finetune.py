@@ -256,25 +256,29 @@ def test_the_adapter_key_holds_the_rate_training_runs_at(monkeypatch):
     assert adapter_key("model", plan, cfg, 0) != before
 
 
-def test_bf16_training_runs_its_matmuls_in_bf16_saves_fp32_adapter_weights_and_keys_its_adapter_apart(tiny_model_dir, monkeypatch):
+def test_lora_on_a_fast_bf16_cpu_multiplies_by_packed_frozen_weights_and_keys_its_fp32_adapter_apart(tiny_model_dir, monkeypatch):
     from bench.models import device as device_module
+    from bench.models.packing import FrozenLinear, onednn_bf16
+    if not onednn_bf16():
+        pytest.skip("this CPU's torch has no oneDNN bf16 kernels: nothing is packed")
     tokenizer = load_tokenizer(str(tiny_model_dir))
-    seen, forward = [], torch.nn.Linear.forward
-
-    def recording(self, x):
-        out = forward(self, x)
-        seen.append(out.dtype)
-        return out
-    monkeypatch.setattr(torch.nn.Linear, "forward", recording)
-    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 2.5)  # fast bf16 matmuls: training's auto stays fp32
-    folder32, stats32 = train_cached(str(tiny_model_dir), tokenizer, PLAN, FinetuneConfig(batch_size=8, learning_rate=2e-2), 0, "cpu")
-    assert stats32.precision == "fp32" and set(seen) == {torch.float32}
-    seen.clear()
-    folder16, stats16 = train_cached(str(tiny_model_dir), tokenizer, PLAN, FinetuneConfig(batch_size=8, learning_rate=2e-2, precision="bf16"), 0, "cpu")
-    assert stats16.precision == "bf16" and torch.bfloat16 in set(seen) and folder16 != folder32
+    products, multiply = [], FrozenLinear.multiply
+    monkeypatch.setattr(FrozenLinear, "multiply", lambda self, x, packed, width: products.append(packed is self.packed) or multiply(self, x, packed, width))
+    cfg = FinetuneConfig(batch_size=8, learning_rate=2e-2)
+    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 0.5)  # slow bf16 matmuls: auto trains in fp32
+    folder32, stats32 = train_cached(str(tiny_model_dir), tokenizer, PLAN, cfg, 0, "cpu")
+    assert stats32.precision == "fp32" and not products
+    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 2.5)  # fast ones: LoRA trains in bf16
+    folder16, stats16 = train_cached(str(tiny_model_dir), tokenizer, PLAN, cfg, 0, "cpu")
+    assert stats16.precision == "bf16" and folder16 != folder32
+    assert True in products and False in products  # forward products, and the backward pass's by the transpose
     assert stats16.last_loss < stats16.first_loss - 0.2
+    assert stats16.flops == stats32.flops  # the packed weights still count as the model's parameters
     weights = load_file(folder16 / "adapter_model.safetensors")
     assert {w.dtype for w in weights.values()} == {torch.float32}
+    explicit, _ = train_cached(str(tiny_model_dir), tokenizer, PLAN, FinetuneConfig(batch_size=8, learning_rate=2e-2, precision="bf16"), 0, "cpu")
+    assert explicit == folder16  # the same training as auto's resolution, so the same adapter
+    assert adapter_key("m", PLAN, cfg, 0, packed=True) != adapter_key("m", PLAN, cfg, 0)
 
 
 def test_long_rows_recompute_their_activations_and_train_the_same_adapter(tiny_model_dir, tmp_path, monkeypatch):
@@ -292,7 +296,7 @@ def test_long_rows_recompute_their_activations_and_train_the_same_adapter(tiny_m
     weights = {}
     for over in (0, 10_000):  # every part recomputes, or none does (and its rows share their prefix)
         recomputed.clear()
-        cfg = FinetuneConfig(batch_size=4, learning_rate=2e-2, recompute_over=over)
+        cfg = FinetuneConfig(batch_size=4, learning_rate=2e-2, recompute_over=over, precision="fp32")  # bf16 rounds each shape apart
         train(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu", tmp_path / str(over), tmp_path / f"checkpoints-{over}")
         assert bool(recomputed) == (over == 0)
         weights[over] = load_file(str(tmp_path / str(over) / "adapter_model.safetensors"))
@@ -316,9 +320,12 @@ def test_the_lm_head_multiplies_a_flat_view_of_its_input_with_the_same_logits_an
     assert torch.allclose(flat, plain, atol=1e-6) and torch.allclose(grad_flat, grad_plain, atol=1e-6)
 
 
-def test_bf16_lora_holds_its_frozen_weights_in_bf16_and_trains_its_adapter_in_fp32(tiny_model_dir):
+def test_bf16_lora_that_cannot_pack_holds_its_frozen_weights_in_bf16_and_trains_its_adapter_in_fp32(tiny_model_dir, monkeypatch):
+    """A GPU's bf16 LoRA, run here on a CPU whose torch is taken to lack oneDNN's packing ops."""
+    import bench.training.compute as compute
     import bench.training.finetune as finetune
     from bench.training.compute import autocast, frozen_dtype
+    monkeypatch.setattr(compute, "onednn_bf16", lambda: False)
     tokenizer = load_tokenizer(str(tiny_model_dir))
     cfg = FinetuneConfig(precision="bf16")
     model = finetune.prepare_model(str(tiny_model_dir), cfg, "cpu")

@@ -61,9 +61,19 @@ def test_resolve_precision_is_bf16_on_a_gpu_and_on_a_cpu_only_where_bf16_matmuls
     assert resolve_precision("auto", "mps") == "fp32"
 
 
-def test_training_auto_is_bf16_on_a_gpu_and_fp32_on_every_cpu(monkeypatch):
-    from bench.models.device import resolve_precision
-    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 2.5)  # fast bf16, but memory grows per row shape
-    assert resolve_precision("auto", "cuda", training=True) == "bf16"
-    assert resolve_precision("auto", "cpu", training=True) == "fp32" and resolve_precision("auto", "cpu") == "bf16"
-    assert resolve_precision("bf16", "cpu", training=True) == "bf16"
+def test_training_auto_is_bf16_on_a_gpu_and_on_a_fast_bf16_cpu_only_for_lora_that_packs_its_frozen_weights(monkeypatch):
+    import bench.training.compute as compute
+    from bench.records.config import FinetuneConfig
+    lora, full, fsdp = FinetuneConfig(), FinetuneConfig(method="full"), FinetuneConfig(sharding="fsdp", processes=2)
+    monkeypatch.setattr(compute, "onednn_bf16", lambda: True)
+    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 2.5)  # fast bf16 matmuls
+    assert [compute.training_precision(cfg, "cuda") for cfg in (lora, full, fsdp)] == ["bf16"] * 3
+    assert [compute.training_precision(cfg, "cpu") for cfg in (lora, full, fsdp)] == ["bf16", "fp32", "fp32"]
+    assert compute.packs_frozen(lora, "cpu") and not compute.packs_frozen(lora, "cuda")
+    assert not compute.packs_frozen(FinetuneConfig(precision="fp32"), "cpu")
+    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 0.5)  # a Xeon without AMX
+    assert compute.training_precision(lora, "cpu") == "fp32" and not compute.packs_frozen(lora, "cpu")
+    assert compute.training_precision(FinetuneConfig(precision="bf16"), "cpu") == "bf16"  # a setting is obeyed
+    monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 2.5)
+    monkeypatch.setattr(compute, "onednn_bf16", lambda: False)  # a torch without oneDNN's packing ops
+    assert compute.training_precision(lora, "cpu") == "fp32"

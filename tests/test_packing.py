@@ -3,7 +3,9 @@ import torch
 
 from bench.models.generate import generate
 from bench.models.loading import load_generator, load_model, load_tokenizer
-from bench.models.packing import PackedLinear, can_pack, onednn_bf16, pack_linears
+from bench.models.packing import FrozenLinear, PackedLinear, can_pack, onednn_bf16, pack_frozen, pack_linears
+from bench.records.config import FinetuneConfig
+from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model
 
 needs_onednn_bf16 = pytest.mark.skipif(not onednn_bf16(), reason="this CPU's torch has no oneDNN bf16 kernels: nothing is packed")
 
@@ -50,3 +52,42 @@ def test_load_generator_packs_bf16_answering_and_generates_what_the_unpacked_mod
     prompts = ["Question: what is ftrag?", "Name a colour", "Count: one, two,"]
     got = [g.text for g in generate(model, tokenizer, prompts, max_new_tokens=8, batch_size=2)]
     assert got == [g.text for g in generate(plain, tokenizer, prompts, max_new_tokens=8, batch_size=2)]
+
+
+@needs_onednn_bf16
+def test_a_frozen_linear_gives_the_fp32_products_and_input_gradient_to_bf16_precision():
+    torch.manual_seed(0)
+    for bias in (True, False):
+        linear = torch.nn.Linear(48, 80, bias=bias).requires_grad_(False)
+        frozen = FrozenLinear(linear)
+        assert not list(frozen.parameters())  # nothing for the optimizer, nothing saved with the adapter
+        x, upstream = torch.randn(3, 5, 48, requires_grad=True), torch.randn(3, 5, 80)
+        expected = linear(x)
+        (expected_grad,) = torch.autograd.grad((expected * upstream).sum(), x)
+        got = frozen(x)
+        (got_grad,) = torch.autograd.grad((got * upstream).sum(), x)
+        assert got.dtype == got_grad.dtype == torch.float32 and got.shape == expected.shape
+        torch.testing.assert_close(got, expected, rtol=0.02, atol=0.02)
+        torch.testing.assert_close(got_grad, expected_grad, rtol=0.02, atol=0.05)
+
+
+@needs_onednn_bf16
+def test_pack_frozen_replaces_every_frozen_linear_of_a_lora_model_and_its_adapter_gets_the_fp32_gradient(tiny_model_dir):
+    models = []
+    for _ in range(2):
+        torch.manual_seed(0)  # the same adapter initialization
+        models.append(prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu"))
+    plain, packed = models
+    assert pack_frozen(packed) == 2 * 7 + 1  # q, k, v, o, gate, up, down per layer; the LM head
+    assert all(m.weight.requires_grad for m in packed.modules() if type(m) is torch.nn.Linear)  # only the adapters'
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    batch = [encode_pair(tokenizer, TrainPair("Question: price of the lamp?", "$12"), 64),
+             encode_pair(tokenizer, TrainPair("", "The lamp costs twelve dollars."), 64)]
+    losses, grads = [], []
+    for model in (plain, packed):
+        loss = answer_loss(model, batch, tokenizer.pad_token_id, "cpu")
+        loss.backward()
+        losses.append(loss.item())
+        grads.append(torch.cat([p.grad.flatten() for name, p in model.named_parameters() if "lora_B" in name]))
+    assert losses[1] == pytest.approx(losses[0], rel=0.01)
+    assert torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0) > 0.99 and grads[0].abs().sum() > 0

@@ -22,24 +22,15 @@ def pick_device(setting: str) -> str:
     return "mps" if torch.backends.mps.is_available() else "cpu"
 
 
-def resolve_precision(setting: str, device: str, training: bool = False) -> str:
-    """What a `precision` setting (finetune.precision, generation.precision) runs the matmuls in here: "bf16" or "fp32".
-    auto: bf16 on a GPU. On a CPU, answering runs bf16 only where its matmuls run much faster than fp32's (AMD EPYC
-    Zen 4: ~2.5x, generation ~2x; Xeons without AMX: ~0.5x); training stays fp32 on every CPU."""
+def resolve_precision(setting: str, device: str) -> str:
+    """What a `precision` setting runs the matmuls in here: "bf16" or "fp32". auto: bf16 on a GPU, and on a CPU only
+    where its bf16 matmuls run much faster than fp32's (AMD EPYC Zen 4: ~2.5x, generation ~2x; Xeons with AMX ~5x;
+    Xeons without AMX: ~0.5x). This is answering's rule (generation.precision); training's, which also asks what the
+    training is, is compute.training_precision."""
     if setting != "auto":
         return setting
     if device.startswith("cuda"):
         return "bf16"
-    # training: fp32 on a CPU, even a fast-bf16 one. Measured on 2 AMD EPYC Zen 4 cores, LoRA steps on rows of
-    # varied length ran only ~7% faster under bf16 autocast (146 s against 156 s for 12 steps), while oneDNN keeps state
-    # for every distinct shape it meets, so the resident set grew ~100 MB a step (2.0 -> 3.2 GB in 12 steps; the default
-    # bench peaked at 4.3 GB, against fp32's flat 2.1-2.4 GB). Capping oneDNN's primitive cache bounds the growth but runs
-    # 1.8x slower. On 2 Xeon cores with AMX (bf16 matmuls ~6x fp32's), LoRA over bf16 weights ran 1.04x fp32's speed on
-    # closed-book rows and 1.29x on ft_rag's, full fine-tuning 1.09x and 1.54x (train_speed.py: per-op overhead, not the
-    # matmuls, bounds a 135M model on 2 cores: 6-12% of the bf16 peak), and the process peaked at 5.0 GB against 4.0:
-    # too little for changing every adapter's numbers. finetune.precision: bf16 still opts in.
-    if training:
-        return "fp32"
     return "bf16" if device == "cpu" and cpu_bf16_speedup() >= BF16_SPEEDUP_MIN else "fp32"
 
 

@@ -6,7 +6,11 @@ call: a decoding step of SmolLM2-135M over 16 rows took 39 ms, ~24 of them in ma
 layers' matmuls took 9.2 against 13.1 ms at 16 rows and 127 against 246 ms at 1,296 (a prefill). The products are
 the same but for rare last-bit differences in long prefills (a 1,000-row q_proj: 5 elements in 100,000, one bf16
 step), which turn near-ties: 21 of the default bench's 900 greedy answers changed, 15 of them base's wrong ones,
-and every correct-answer rate stayed the same. fp32 answering is left as it is: MKL's packed sgemm gained ~3%."""
+and every correct-answer rate stayed the same. fp32 answering is left as it is: MKL's packed sgemm gained ~3%.
+
+LoRA training on such a CPU multiplies by its frozen weights the same way (FrozenLinear): each is laid out twice, for
+the forward product and for the backward pass's product by its transpose, and everything else (the adapters, the
+residual stream, norms, attention, the loss) stays fp32, as mixed-precision training keeps it."""
 from __future__ import annotations
 
 import torch
@@ -27,6 +31,44 @@ class PackedLinear(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         flat = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, self.in_features), self.packed, self.bias, "none", [], "")
         return flat.view(*x.shape[:-1], self.out_features)
+
+
+class FrozenProduct(torch.autograd.Function):
+    """x @ W.T in bf16 for a weight that takes no gradient: the backward pass returns only the input's gradient,
+    grad @ W, from the transpose laid out once. Input, output and gradients are fp32; the products round their
+    inputs to bf16 and their outputs to bf16 precision, as autocast's matmuls do."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, layer: FrozenLinear) -> torch.Tensor:
+        ctx.layer = layer
+        return layer.multiply(x, layer.packed, layer.out_features)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        layer = ctx.layer
+        return layer.multiply(grad, layer.packed_t, layer.in_features), None
+
+
+class FrozenLinear(torch.nn.Module):
+    """A frozen `nn.Linear` that LoRA training multiplies by in bf16 (its adapter trains beside it, in fp32): the weight
+    is held only as laid out for oneDNN, forward and transposed (two bf16 copies, the memory of one fp32 weight)."""
+
+    def __init__(self, linear: torch.nn.Linear, rows_hint: int = 256):
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        weight = linear.weight.detach().to(torch.bfloat16)
+        self.packed = torch.ops.mkldnn._reorder_linear_weight(weight, rows_hint)
+        self.packed_t = torch.ops.mkldnn._reorder_linear_weight(weight.t().contiguous(), rows_hint)
+        self.bias = None if linear.bias is None else linear.bias.detach().clone()
+
+    def multiply(self, x: torch.Tensor, packed: torch.Tensor, width: int) -> torch.Tensor:
+        flat = x.reshape(-1, x.shape[-1]).to(torch.bfloat16)
+        product = torch.ops.mkldnn._linear_pointwise(flat, packed, None, "none", [], "")
+        return product.view(*x.shape[:-1], width).to(x.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        product = FrozenProduct.apply(x, self)
+        return product if self.bias is None else product + self.bias
 
 
 def onednn_bf16() -> bool:
@@ -52,3 +94,25 @@ def pack_linears(model) -> int:
     for parent, name in places:  # one layer at a time: each plain weight is freed as its packed one is made
         setattr(parent, name, PackedLinear(getattr(parent, name)))
     return len(places)
+
+
+@torch.no_grad()
+def pack_frozen(model) -> int:
+    """Replace the frozen base layer of each LoRA linear, and the LM head, of a model about to train on a CPU by a
+    FrozenLinear; the number replaced. The remaining frozen tensors (embeddings, norms) are copied into memory of
+    their own, which lets go of the weights file that loading mapped: otherwise its pages of the replaced weights
+    stay in the resident set beside their packed copies (+510 MB for SmolLM2-135M)."""
+    from peft.tuners.lora import Linear as LoraLinear
+
+    head = model.get_output_embeddings()
+    places = [(module, "base_layer") for module in model.modules()
+              if isinstance(module, LoraLinear) and type(module.base_layer) is torch.nn.Linear]
+    places += [(parent, name) for parent in model.modules() for name, child in parent.named_children()
+               if child is head and type(child) is torch.nn.Linear]
+    for parent, name in places:
+        setattr(parent, name, FrozenLinear(getattr(parent, name)))
+    for tensor in [*model.parameters(), *model.buffers()]:
+        if not tensor.requires_grad:
+            tensor.data = tensor.data.clone()
+    return len(places)
+

@@ -73,10 +73,10 @@ class FinetuneConfig(Strict):
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.0, ge=0, lt=1)  # on CPU dropout costs ~15% of training speed
-    # bf16 training: LoRA holds its frozen weights in bf16 (adapter weights, gradients and optimizer fp32), full
-    # fine-tuning runs bf16 autocast over fp32 weights (compute.frozen_dtype). auto: bf16 on a GPU, fp32 on a CPU
-    # (bf16 there gained 4 to 54% and cost memory: device.resolve_precision). The choice made is in the adapter's
-    # cache key and the report's fit table.
+    # bf16 training: LoRA holds its frozen weights in bf16 (adapter weights, gradients and optimizer fp32), or on a
+    # CPU with oneDNN multiplies by them in bf16 from packed copies, all else fp32; full fine-tuning runs bf16 autocast
+    # over fp32 weights (compute.frozen_dtype). auto: bf16 on a GPU, and for LoRA on a CPU with fast bf16 matmuls;
+    # else fp32 (compute.training_precision). The choice made is in the adapter's cache key and the report's fit table.
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     raft_gold_fraction: float = Field(0.8, ge=0, le=1)  # ft_rag: share of examples that keep the gold chunk
     # Early stopping: after each epoch, the answer loss on held-out pairs (the task's data.validation, else a

@@ -19,7 +19,7 @@ from accelerate.utils import broadcast
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import get_linear_schedule_with_warmup
 
-from bench.models.device import peak_memory_mb, resolve_precision
+from bench.models.device import peak_memory_mb
 from bench.models.loading import answer_token_ids, load_model, peft_quietly, uses_chat_template
 from bench.models.progress import progress as progress_bar
 from bench.records.cache import cache_root, cached_dir, stage_key
@@ -27,7 +27,8 @@ from bench.records.config import FinetuneConfig
 from bench.records.io import atomic_write_json, read_json
 from bench.records.manifest import TrainStats
 from bench.training import checkpoint
-from bench.training.compute import autocast, frozen_dtype, set_recompute
+from bench.models.packing import pack_frozen
+from bench.training.compute import autocast, frozen_dtype, packs_frozen, set_recompute, training_precision
 from bench.training.distributed import launch
 from bench.training.sharding import gradient_sync_off, shard, whole_state
 
@@ -192,6 +193,7 @@ class Trainer:
     device: str
     checkpoints: Path
     progress: checkpoint.Progress
+    n_params: int  # the model's parameters, frozen ones included (packed ones are no longer parameters)
     best: list[torch.Tensor] | None = None
     started: float = 0.0  # perf_counter when this process began training
     saved: float = 0.0  # perf_counter of the last checkpoint
@@ -296,13 +298,16 @@ def start(model_path: str, pad_id: int, steps: int, cfg: FinetuneConfig, device:
           init: Path | None = None, accelerator=None) -> Trainer:
     """A new trainer, or the one a killed training left in its last checkpoint."""
     model = prepare_model(model_path, cfg, device, init)
+    n_params = sum(p.numel() for p in model.parameters())  # before packing takes the frozen weights out of them
+    if packs_frozen(cfg, device):
+        pack_frozen(model)
     if accelerator is not None:  # DistributedDataParallel over the same parameters, or FSDP's shards in their place
         model = shard(model) if cfg.sharding == "fsdp" else accelerator.prepare_model(model)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr(), weight_decay=0.0)
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
     trainer = Trainer(model, params, optimizer, schedule, cfg, pad_id, device, checkpoints, checkpoint.Progress(),
-                      accelerator=accelerator)
+                      n_params, accelerator=accelerator)
     restored = checkpoint.load(checkpoints, params, optimizer)
     if restored:
         trainer.progress, trainer.best = restored
@@ -350,14 +355,13 @@ def train_encoded(model_path: str, epochs: list, held_out: list, pad_id: int, cf
 
 def train_stats(trainer: Trainer, epochs: list, held_out: list) -> TrainStats:
     cfg, progress, losses = trainer.cfg, trainer.progress, trainer.progress.losses
-    n_params = sum(p.numel() for p in trainer.model.parameters())
     window = max(1, len(losses) // 10)
     best = progress.best_epoch if progress.best_epoch and cfg.early_stopping else progress.epoch
     return TrainStats(method=cfg.method, sequences=sum(len(e) for e in epochs[: progress.epoch]), steps=len(losses),
-                      tokens=progress.tokens, seconds=trainer.elapsed(), flops=(4 if cfg.method == "lora" else 6) * n_params * progress.tokens,
+                      tokens=progress.tokens, seconds=trainer.elapsed(), flops=(4 if cfg.method == "lora" else 6) * trainer.n_params * progress.tokens,
                       trainable_params=sum(p.numel() for p in trainer.params), first_loss=sum(losses[:window]) / window,
                       last_loss=sum(losses[-window:]) / window, peak_rss_mb=peak_memory_mb(trainer.device), device=trainer.device,
-                      precision=resolve_precision(cfg.precision, trainer.device, training=True),
+                      precision=training_precision(cfg, trainer.device),
                       epochs_planned=len(epochs), epochs_run=progress.epoch, best_epoch=best, validation_pairs=len(held_out),
                       losses=thin(losses), validation_losses=progress.validation_losses)
 
@@ -368,19 +372,22 @@ def thin(values: list[float], points: int = 200) -> list[float]:
     return [sum(values[i : i + size]) / len(values[i : i + size]) for i in range(0, len(values), size)]
 
 
-def adapter_key(model_path: str, plan: TrainPlan, cfg: FinetuneConfig, seed: int, init: Path | None = None) -> str:
+def adapter_key(model_path: str, plan: TrainPlan, cfg: FinetuneConfig, seed: int, init: Path | None = None,
+                packed: bool = False) -> str:
     """What decides the trained weights. The rate training runs at goes in as well as the setting: with
-    `learning_rate` unset, a changed default would otherwise reuse adapters trained at the old rate."""
+    `learning_rate` unset, a changed default would otherwise reuse adapters trained at the old rate. `packed`: bf16
+    LoRA on a CPU that multiplies from packed frozen weights, which trains other weights than bf16 frozen weights."""
     return stage_key("adapter", model_path, [[asdict(p) for p in e] for e in plan.epochs], [asdict(p) for p in plan.validation],
-                     cfg.model_dump(exclude=NOT_TRAINING), cfg.lr(), seed, *([str(init)] if init else []))
+                     cfg.model_dump(exclude=NOT_TRAINING), cfg.lr(), seed, *([str(init)] if init else []),
+                     *(["packed frozen weights"] if packed else []))
 
 
 def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str,
                  init: Path | None = None) -> tuple[Path, TrainStats]:
     """Reuse an adapter trained on the same model, data, settings and seed (and starting point); keep its measured cost.
     `finetune.precision` is resolved here, once: the key holds the precision trained in, and so do all processes."""
-    cfg = cfg.model_copy(update={"precision": resolve_precision(cfg.precision, device, training=True)})
-    key = adapter_key(model_path, plan, cfg, seed, init)
+    cfg = cfg.model_copy(update={"precision": training_precision(cfg, device)})
+    key = adapter_key(model_path, plan, cfg, seed, init, packs_frozen(cfg, device))
     checkpoints = cache_root() / "adapter" / f".partial-{key}"
 
     def build(tmp: Path) -> None:
