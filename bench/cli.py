@@ -15,7 +15,7 @@ from bench.data.synth import write_all_tasks
 from bench.data.tasks import available_tasks, load_task, tasks_dir, validate_task
 from bench.records.errors import UserError, bug_report
 from bench.records.layout import find_run, results_dir
-from bench.run.allocator import restart_with_allocator
+from bench.run.allocator import bound_onednn_cache, restart_with_allocator
 
 
 DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS}
@@ -214,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Exit status 0 when done, 2 for bad input (one message, no traceback), 1 for a bug (traceback in a log file)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    bound_onednn_cache()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for noisy in ("httpx", "transformers", "sentence_transformers", "huggingface_hub", "faiss.loader", "bm25s", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -30,7 +30,7 @@ from bench.arms.prompts import QA_INSTRUCTION, build_user_text
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.models.presets import resolve_generator
 from bench.records.config import FinetuneConfig
-from bench.run.allocator import restart_with_allocator
+from bench.run.allocator import bound_onednn_cache, restart_with_allocator
 from bench.training import finetune
 from bench.models.packing import pack_frozen
 from bench.training.compute import autocast, packs_frozen, training_precision
@@ -94,7 +94,8 @@ def main() -> None:
     parser.add_argument("--methods", default="lora,full")
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto", help="as finetune.precision")
     args = parser.parse_args()
-    restart_with_allocator()  # the malloc the ftrag command runs with (FTRAG_ALLOCATOR), so the figures are its
+    bound_onednn_cache()  # as the ftrag command does, and its malloc (FTRAG_ALLOCATOR), so the figures are its
+    restart_with_allocator()
     path = resolve_generator(args.model)
     tokenizer = load_tokenizer(path)
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}

@@ -52,3 +52,28 @@ def test_a_missing_library_is_one_clear_message(tmp_path):
     env = {**os.environ, "FTRAG_ALLOCATOR": str(tmp_path / "libnone.so")}
     done = subprocess.run([sys.executable, "-m", "bench.cli", "list"], capture_output=True, text=True, env=env)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "FTRAG_ALLOCATOR" in done.stderr
+
+
+def test_the_command_bounds_onednns_primitive_cache_unless_the_user_sized_it(monkeypatch):
+    from bench.cli import main
+    from bench.run.allocator import ONEDNN_CACHED_PRIMITIVES
+    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    assert main(["list"]) == 0 and os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == ONEDNN_CACHED_PRIMITIVES
+    monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "512")
+    assert main(["list"]) == 0 and os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "512"
+
+
+# frees 400 MB of 1 MB tensors under mimalloc, then prints the anonymous memory before and after release_memory
+RELEASE = ("import torch; from bench.models.device import release_memory\n"
+           "anon = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('RssAnon')).split()[1]) // 1024\n"
+           "chunks = [torch.ones(2**18) for _ in range(400)]\n"
+           "del chunks\n"
+           "before = anon(); release_memory(); print(before, anon())")
+
+
+def test_release_memory_makes_a_preloaded_mimalloc_hand_back_what_was_freed():
+    env = {**os.environ, "LD_PRELOAD": str(mimalloc_library())}
+    done = subprocess.run([sys.executable, "-c", RELEASE], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    before, after = map(int, done.stdout.split())
+    assert before - after > 300, (before, after)  # mimalloc alone would keep the freed pages until it next allocates
