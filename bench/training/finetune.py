@@ -21,13 +21,13 @@ from transformers import get_linear_schedule_with_warmup
 
 from bench.models.device import peak_memory_mb
 from bench.models.loading import answer_token_ids, load_model, peft_quietly, uses_chat_template
+from bench.models.packing import pack_frozen
 from bench.models.progress import progress as progress_bar
 from bench.records.cache import cache_root, cached_dir, stage_key
 from bench.records.config import FinetuneConfig
 from bench.records.io import atomic_write_json, read_json
 from bench.records.manifest import TrainStats
 from bench.training import checkpoint
-from bench.models.packing import pack_frozen
 from bench.training.compute import autocast, frozen_dtype, packs_frozen, set_recompute, training_precision
 from bench.training.distributed import launch
 from bench.training.sharding import gradient_sync_off, shard, whole_state
