@@ -28,11 +28,11 @@ import torch
 
 from bench.arms.prompts import QA_INSTRUCTION, build_user_text
 from bench.models.loading import format_prompt, load_tokenizer
+from bench.models.packing import pack_frozen
 from bench.models.presets import resolve_generator
 from bench.records.config import FinetuneConfig
 from bench.run.allocator import bound_onednn_cache, restart_with_allocator
 from bench.training import finetune
-from bench.models.packing import pack_frozen
 from bench.training.compute import autocast, packs_frozen, training_precision
 from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model, split_by_tokens
 
