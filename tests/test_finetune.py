@@ -263,7 +263,7 @@ def test_lora_on_a_fast_bf16_cpu_multiplies_by_packed_frozen_weights_and_keys_it
         pytest.skip("this CPU's torch has no oneDNN bf16 kernels: nothing is packed")
     tokenizer = load_tokenizer(str(tiny_model_dir))
     products, multiply = [], FrozenLinear.multiply
-    monkeypatch.setattr(FrozenLinear, "multiply", lambda self, x, packed, width: products.append(packed is self.packed) or multiply(self, x, packed, width))
+    monkeypatch.setattr(FrozenLinear, "multiply", lambda self, x, packed: products.append(packed is self.packed) or multiply(self, x, packed))
     cfg = FinetuneConfig(batch_size=8, learning_rate=2e-2)
     monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 0.5)  # slow bf16 matmuls: auto trains in fp32
     folder32, stats32 = train_cached(str(tiny_model_dir), tokenizer, PLAN, cfg, 0, "cpu")

@@ -16,6 +16,12 @@ from __future__ import annotations
 import torch
 
 
+def packed_product(x: torch.Tensor, packed: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """x @ W.T (+ bias) from W as `_reorder_linear_weight` laid it out, over x's last dimension."""
+    flat = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, x.shape[-1]), packed, bias, "none", [], "")
+    return flat.view(*x.shape[:-1], flat.shape[-1])
+
+
 class PackedLinear(torch.nn.Module):
     """An eval-only stand-in for a bf16 `nn.Linear`: its products (to the last bit but in rare long-prefill cases),
     from a weight reordered once. `rows_hint` is the row count oneDNN lays the weight out for (a decoding batch);
@@ -29,8 +35,7 @@ class PackedLinear(torch.nn.Module):
         self.bias = None if linear.bias is None else linear.bias.detach()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = torch.ops.mkldnn._linear_pointwise(x.reshape(-1, self.in_features), self.packed, self.bias, "none", [], "")
-        return flat.view(*x.shape[:-1], self.out_features)
+        return packed_product(x, self.packed, self.bias)
 
 
 class FrozenProduct(torch.autograd.Function):
@@ -41,12 +46,11 @@ class FrozenProduct(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, layer: FrozenLinear) -> torch.Tensor:
         ctx.layer = layer
-        return layer.multiply(x, layer.packed, layer.out_features)
+        return layer.multiply(x, layer.packed)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        layer = ctx.layer
-        return layer.multiply(grad, layer.packed_t, layer.in_features), None
+        return ctx.layer.multiply(grad, ctx.layer.packed_t), None
 
 
 class FrozenLinear(torch.nn.Module):
@@ -61,10 +65,8 @@ class FrozenLinear(torch.nn.Module):
         self.packed_t = torch.ops.mkldnn._reorder_linear_weight(weight.t().contiguous(), rows_hint)
         self.bias = None if linear.bias is None else linear.bias.detach().clone()
 
-    def multiply(self, x: torch.Tensor, packed: torch.Tensor, width: int) -> torch.Tensor:
-        flat = x.reshape(-1, x.shape[-1]).to(torch.bfloat16)
-        product = torch.ops.mkldnn._linear_pointwise(flat, packed, None, "none", [], "")
-        return product.view(*x.shape[:-1], width).to(x.dtype)
+    def multiply(self, x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
+        return packed_product(x.to(torch.bfloat16), packed).to(x.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         product = FrozenProduct.apply(x, self)
@@ -104,15 +106,14 @@ def pack_frozen(model) -> int:
     stay in the resident set beside their packed copies (+510 MB for SmolLM2-135M)."""
     from peft.tuners.lora import Linear as LoraLinear
 
+    lora_layers = [m for m in model.modules() if isinstance(m, LoraLinear) and type(m.base_layer) is torch.nn.Linear]
+    for layer in lora_layers:
+        layer.base_layer = FrozenLinear(layer.base_layer)
     head = model.get_output_embeddings()
-    places = [(module, "base_layer") for module in model.modules()
-              if isinstance(module, LoraLinear) and type(module.base_layer) is torch.nn.Linear]
-    places += [(parent, name) for parent in model.modules() for name, child in parent.named_children()
-               if child is head and type(child) is torch.nn.Linear]
-    for parent, name in places:
-        setattr(parent, name, FrozenLinear(getattr(parent, name)))
+    if type(head) is torch.nn.Linear:
+        model.set_output_embeddings(FrozenLinear(head))
     for tensor in [*model.parameters(), *model.buffers()]:
         if not tensor.requires_grad:
             tensor.data = tensor.data.clone()
-    return len(places)
+    return len(lora_layers) + (type(head) is torch.nn.Linear)
 
