@@ -18,7 +18,7 @@ def test_collate_left_pads_and_aligns_labels_with_the_targets():
     assert input_ids.tolist() == [[1, 2, 3, 4, 5], [0, 0, 7, 8, 9]]
     assert mask.tolist() == [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1]]
     assert positions.tolist() == [[0, 1, 2, 3, 4], [0, 0, 0, 1, 2]]
-    assert keep == 3 and labels.tolist() == [[4, 5], [-100, 9]]
+    assert keep == 3 and labels.tolist() == [[4, 5, -100], [-100, 9, -100]]
 
 
 def test_encode_pair_keeps_the_target_when_the_prompt_is_cut(tiny_model_dir):
@@ -56,11 +56,12 @@ def test_answer_only_loss_equals_the_loss_over_full_logits(tiny_model_dir):
     tokenizer = load_tokenizer(str(tiny_model_dir))
     encoded = [encode_pair(tokenizer, TrainPair(p, t), 64) for p, t in [("Question: price of lamp?", "$12"), ("Q: year?", "It was 2019")]]
     fast = answer_loss(model, encoded, tokenizer.pad_token_id, "cpu")
-    input_ids, mask, positions, labels, keep = collate(encoded, tokenizer.pad_token_id, "cpu")
+    input_ids, mask, positions, *_ = collate(encoded, tokenizer.pad_token_id, "cpu")
     full_labels = torch.full_like(input_ids, -100)
-    full_labels[:, -labels.shape[1]:] = labels
+    for row, (ids, n_target) in enumerate(encoded):  # rows end aligned: the position before each target predicts it
+        full_labels[row, -n_target - 1 : -1] = torch.tensor(ids[-n_target:])
     logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions).logits
-    slow = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), full_labels[:, 1:].reshape(-1), ignore_index=-100)
+    slow = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), full_labels.reshape(-1), ignore_index=-100)
     assert torch.allclose(fast, slow, atol=1e-5)
 
 

@@ -3,7 +3,8 @@ import torch
 
 from bench.models.generate import generate
 from bench.models.loading import load_generator, load_model, load_tokenizer
-from bench.models.packing import FrozenLinear, PackedLinear, can_pack, onednn_bf16, pack_frozen, pack_linears
+from bench.models import packing
+from bench.models.packing import FrozenLinear, PackedLinear, can_pack, fusable, onednn_bf16, pack_frozen, pack_linears
 from bench.records.config import FinetuneConfig
 from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model
 
@@ -89,3 +90,47 @@ def test_pack_frozen_replaces_every_frozen_linear_of_a_lora_model_and_its_adapte
         grads.append(torch.cat([p.grad.flatten() for name, p in model.named_parameters() if "lora_B" in name]))
     assert losses[1] == pytest.approx(losses[0], rel=0.01)
     assert torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0) > 0.99 and grads[0].abs().sum() > 0
+
+
+def lora_gradients(model, batch, pad_id) -> tuple[float, dict[str, torch.Tensor]]:
+    model.zero_grad()
+    loss = answer_loss(model, batch, pad_id, "cpu")
+    loss.backward()
+    return loss.item(), {name: p.grad.clone() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def test_each_packed_lora_layer_runs_as_one_product_with_peft_s_loss_and_gradients(tiny_model_dir, monkeypatch):
+    model = prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu")
+    with torch.no_grad():  # B starts at zero, which would leave A without a gradient to compare
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.05, generator=torch.Generator().manual_seed(len(name)))
+    pack_frozen(model)
+    layers = [m for m in model.modules() if "forward" in vars(m)]
+    assert len(layers) == 2 * 7 and all(fusable(m) for m in layers)
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    batch = [encode_pair(tokenizer, TrainPair("Question: price of the lamp?", "$12"), 64),
+             encode_pair(tokenizer, TrainPair("", "The lamp costs twelve dollars."), 64)]
+    calls = []
+    apply = packing.LoraProduct.apply
+    monkeypatch.setattr(packing.LoraProduct, "apply", lambda *args: calls.append(1) or apply(*args))
+    fused_loss, fused = lora_gradients(model, batch, tokenizer.pad_token_id)
+    assert len(calls) == 2 * 7  # one pass: the rows share no prefix
+    for layer in layers:  # peft's own forward, over the same FrozenLinear
+        del layer.forward
+    peft_loss, peft = lora_gradients(model, batch, tokenizer.pad_token_id)
+    assert len(calls) == 2 * 7 and fused_loss == pytest.approx(peft_loss, rel=1e-5)
+    assert fused.keys() == peft.keys() and any("lora_A" in name for name in fused)
+    for name in peft:
+        assert peft[name].abs().sum() > 0 and torch.allclose(fused[name], peft[name], rtol=1e-3, atol=1e-7), name
+
+
+def test_lora_layers_with_dropout_keep_peft_s_forward_over_packed_weights(tiny_model_dir):
+    model = prepare_model(str(tiny_model_dir), FinetuneConfig(lora_dropout=0.1), "cpu")
+    pack_frozen(model)
+    layers = [m for m in model.modules() if "forward" in vars(m)]
+    assert len(layers) == 2 * 7 and not any(fusable(m) for m in layers)
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    loss = answer_loss(model, [encode_pair(tokenizer, TrainPair("Question: price?", "$12"), 64)], tokenizer.pad_token_id, "cpu")
+    loss.backward()
+    assert torch.isfinite(loss) and all(p.grad is not None for p in model.parameters() if p.requires_grad)

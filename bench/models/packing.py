@@ -10,8 +10,11 @@ and every correct-answer rate stayed the same. fp32 answering is left as it is: 
 
 LoRA training on such a CPU multiplies by its frozen weights the same way (FrozenLinear): each is laid out twice, for
 the forward product and for the backward pass's product by its transpose, and everything else (the adapters, the
-residual stream, norms, attention, the loss) stays fp32, as mixed-precision training keeps it."""
+residual stream, norms, attention, the loss) stays fp32, as mixed-precision training keeps it. Each LoRA layer then
+runs as one function (LoraProduct), not as peft's product, scale, cast and sum in passes of their own."""
 from __future__ import annotations
+
+from types import MethodType
 
 import torch
 
@@ -73,6 +76,56 @@ class FrozenLinear(torch.nn.Module):
         return product if self.bias is None else product + self.bias
 
 
+class LoraProduct(torch.autograd.Function):
+    """A LoRA layer over a FrozenLinear, W x + s B A x, with fewer passes over its activations than peft's forward
+    (which adds the adapter's output to the product's, each scaled and cast in a pass of its own): the scale goes
+    into the rank-r product, the adapter's output is added inside its matmul (addmm), and the input gradient is
+    computed only where one is needed. B's gradient is taken as (t^T g)^T, which MKL runs 1.5-2.4x faster than
+    autograd's g^T t at 220-2,400 rows. The same arithmetic but for fp32 rounding order: a corpus-text step of
+    SmolLM2-135M ran in 1.48 against 1.63 s, a closed-book step in 0.47 against 0.52 s."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, layer: FrozenLinear, scaling: float) -> torch.Tensor:
+        flat = x.reshape(-1, x.shape[-1])
+        t = torch.mm(flat, a.t()).mul_(scaling)
+        out = layer.multiply(flat, layer.packed).addmm_(t, b.t())
+        ctx.save_for_backward(flat, t, a, b)
+        ctx.layer, ctx.scaling = layer, scaling
+        return out.view(*x.shape[:-1], out.shape[-1])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        flat, t, a, b = ctx.saved_tensors
+        g = grad.reshape(-1, grad.shape[-1])
+        grad_b = torch.mm(t.t(), g).t()
+        g_t = torch.mm(g, b).mul_(ctx.scaling)
+        grad_a = torch.mm(g_t.t(), flat)
+        grad_x = None
+        if ctx.needs_input_grad[0]:  # not for the first layer's projections of the frozen embeddings
+            grad_x = ctx.layer.multiply(g, ctx.layer.packed_t).addmm_(g_t, a).view(*grad.shape[:-1], flat.shape[-1])
+        return grad_x, grad_a, grad_b, None, None
+
+
+def fusable(layer) -> bool:
+    """Whether a peft LoRA linear runs as a LoraProduct: over a FrozenLinear, unmerged, one plain adapter active (no
+    dropout, no bias, no variant such as DoRA). Read at each call: peft may switch adapters after packing."""
+    names = layer.active_adapters
+    if layer.disable_adapters or layer.merged or len(names) != 1 or names[0] not in layer.lora_A:
+        return False
+    name = names[0]
+    return (isinstance(layer.base_layer, FrozenLinear) and name not in layer.lora_variant
+            and isinstance(layer.lora_dropout[name], torch.nn.Identity) and layer.lora_B[name].bias is None)
+
+
+def lora_forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+    """A peft LoRA linear's forward as one LoraProduct where `fusable`, else as peft runs it."""
+    if args or kwargs or not fusable(self):
+        return type(self).forward(self, x, *args, **kwargs)
+    name = self.active_adapters[0]
+    out = LoraProduct.apply(x, self.lora_A[name].weight, self.lora_B[name].weight, self.base_layer, self.scaling[name])
+    return out if self.base_layer.bias is None else out + self.base_layer.bias
+
+
 def onednn_bf16() -> bool:
     """Whether this torch has oneDNN's bf16 kernels and the packing ops inductor uses."""
     mkldnn = torch.ops.mkldnn
@@ -101,14 +154,17 @@ def pack_linears(model) -> int:
 @torch.no_grad()
 def pack_frozen(model) -> int:
     """Replace the frozen base layer of each LoRA linear, and the LM head, of a model about to train on a CPU by a
-    FrozenLinear; the number replaced. The remaining frozen tensors (embeddings, norms) are copied into memory of
-    their own, which lets go of the weights file that loading mapped: otherwise its pages of the replaced weights
-    stay in the resident set beside their packed copies (+510 MB for SmolLM2-135M)."""
+    FrozenLinear, and run each LoRA linear as a LoraProduct (its forward set on the instance, so that it stays the
+    peft layer that saving and loading adapters expect); the number replaced. The remaining frozen tensors
+    (embeddings, norms) are copied into memory of their own, which lets go of the weights file that loading mapped:
+    otherwise its pages of the replaced weights stay in the resident set beside their packed copies (+510 MB for
+    SmolLM2-135M)."""
     from peft.tuners.lora import Linear as LoraLinear
 
     lora_layers = [m for m in model.modules() if isinstance(m, LoraLinear) and type(m.base_layer) is torch.nn.Linear]
     for layer in lora_layers:
         layer.base_layer = FrozenLinear(layer.base_layer)
+        layer.forward = MethodType(lora_forward, layer)
     head = model.get_output_embeddings()
     if type(head) is torch.nn.Linear:
         model.set_output_embeddings(FrozenLinear(head))

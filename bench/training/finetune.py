@@ -71,11 +71,13 @@ def collate(encoded: list[tuple[list[int], int]], pad_id: int, device: str):
     keep = max(n for _, n in encoded) + 1  # logits for the last `keep` positions predict the targets
     input_ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
     mask = torch.zeros_like(input_ids)
-    labels = torch.full((len(encoded), keep - 1), -100, dtype=torch.long)
+    # labels[row, j]: the token the j-th kept position predicts; the last position predicts none (-100), which
+    # spares the loss a copy of the vocabulary-wide logits that slicing that position off would take
+    labels = torch.full((len(encoded), keep), -100, dtype=torch.long)
     for row, (ids, n_target) in enumerate(encoded):
         input_ids[row, width - len(ids):] = torch.tensor(ids)
         mask[row, width - len(ids):] = 1
-        labels[row, keep - 1 - n_target:] = torch.tensor(ids[len(ids) - n_target:])
+        labels[row, keep - 1 - n_target : keep - 1] = torch.tensor(ids[len(ids) - n_target:])
     positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding must not shift positions
     return input_ids.to(device), mask.to(device), positions.to(device), labels.to(device), keep
 
@@ -121,7 +123,7 @@ def answer_loss(model, encoded: list[tuple[list[int], int]], pad_id: int, device
         positions = positions + prefix
     logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
                    use_cache=cache is not None, logits_to_keep=keep).logits
-    return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100,
+    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100,
                            reduction=reduction)
 
 
@@ -376,10 +378,11 @@ def adapter_key(model_path: str, plan: TrainPlan, cfg: FinetuneConfig, seed: int
                 packed: bool = False) -> str:
     """What decides the trained weights. The rate training runs at goes in as well as the setting: with
     `learning_rate` unset, a changed default would otherwise reuse adapters trained at the old rate. `packed`: bf16
-    LoRA on a CPU that multiplies from packed frozen weights, which trains other weights than bf16 frozen weights."""
+    LoRA on a CPU that multiplies from packed frozen weights, which trains other weights than bf16 frozen weights
+    (and, since LoraProduct, rounds in another order than the first packed trainings did)."""
     return stage_key("adapter", model_path, [[asdict(p) for p in e] for e in plan.epochs], [asdict(p) for p in plan.validation],
                      cfg.model_dump(exclude=NOT_TRAINING), cfg.lr(), seed, *([str(init)] if init else []),
-                     *(["packed frozen weights"] if packed else []))
+                     *(["packed frozen weights, LoRA as one product"] if packed else []))
 
 
 def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str,
