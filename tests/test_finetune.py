@@ -280,6 +280,7 @@ def test_lora_on_a_fast_bf16_cpu_multiplies_by_packed_frozen_weights_and_keys_it
     explicit, _ = train_cached(str(tiny_model_dir), tokenizer, PLAN, FinetuneConfig(batch_size=8, learning_rate=2e-2, precision="bf16"), 0, "cpu")
     assert explicit == folder16  # the same training as auto's resolution, so the same adapter
     assert adapter_key("m", PLAN, cfg, 0, packed=True) != adapter_key("m", PLAN, cfg, 0)
+    assert adapter_key("m", PLAN, cfg, 0, fused=True) != adapter_key("m", PLAN, cfg, 0)
 
 
 def test_long_rows_recompute_their_activations_and_train_the_same_adapter(tiny_model_dir, tmp_path, monkeypatch):
@@ -343,3 +344,9 @@ def test_bf16_lora_that_cannot_pack_holds_its_frozen_weights_in_bf16_and_trains_
         assert frozen_dtype(other, "cpu") == torch.float32
         with autocast(other, "cpu"):
             assert torch.is_autocast_enabled("cpu")
+
+
+def test_the_trainer_updates_with_fused_adamw_on_a_cpu(tiny_model_dir, tmp_path):
+    from bench.training.finetune import start
+    trainer = start(str(tiny_model_dir), 0, 4, FinetuneConfig(), "cpu", tmp_path / "checkpoints")
+    assert trainer.optimizer.defaults["fused"] is True

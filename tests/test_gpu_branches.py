@@ -77,3 +77,11 @@ def test_training_auto_is_bf16_on_a_gpu_and_on_a_fast_bf16_cpu_only_for_lora_tha
     monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 2.5)
     monkeypatch.setattr(compute, "onednn_bf16", lambda: False)  # a torch without oneDNN's packing ops
     assert compute.training_precision(lora, "cpu") == "fp32"
+
+
+def test_adamw_runs_fused_on_cpus_and_cuda_gpus_but_not_over_fsdp_shards():
+    from bench.records.config import FinetuneConfig
+    from bench.training.compute import fused_adamw
+    lora, fsdp = FinetuneConfig(), FinetuneConfig(sharding="fsdp", processes=2)
+    assert fused_adamw(lora, "cpu") and fused_adamw(lora, "cuda:1") and fused_adamw(FinetuneConfig(method="full"), "cpu")
+    assert not fused_adamw(fsdp, "cuda") and not fused_adamw(lora, "mps")

@@ -36,6 +36,13 @@ def packs_frozen(cfg: FinetuneConfig, device: str) -> bool:
     return can_pack_frozen(cfg, device) and training_precision(cfg, device) == "bf16"
 
 
+def fused_adamw(cfg: FinetuneConfig, device: str) -> bool:
+    """Whether AdamW updates in its fused kernel, one per tensor instead of ~10 ops (LoRA's 420 tensors on 2 CPU cores:
+    6 against 18 ms a step, clipping included): on CPUs and CUDA GPUs, not over FSDP's shards. The same update up to
+    rounding (after 30 steps, 166 of 675,840 weights differed from the default's in the last bit)."""
+    return device.split(":")[0] in ("cpu", "cuda") and cfg.sharding != "fsdp"
+
+
 def frozen_dtype(cfg: FinetuneConfig, device: str) -> torch.dtype:
     """The dtype of the base weights a training run loads. LoRA in bf16 keeps its frozen weights in bf16 (its adapter
     weights, their gradients and AdamW's state stay fp32; peft runs the adapter's path in fp32): half their memory,

@@ -28,7 +28,7 @@ from bench.records.config import FinetuneConfig
 from bench.records.io import atomic_write_json, read_json
 from bench.records.manifest import TrainStats
 from bench.training import checkpoint
-from bench.training.compute import autocast, frozen_dtype, packs_frozen, set_recompute, training_precision
+from bench.training.compute import autocast, frozen_dtype, fused_adamw, packs_frozen, set_recompute, training_precision
 from bench.training.distributed import launch
 from bench.training.sharding import gradient_sync_off, shard, whole_state
 
@@ -306,7 +306,7 @@ def start(model_path: str, pad_id: int, steps: int, cfg: FinetuneConfig, device:
     if accelerator is not None:  # DistributedDataParallel over the same parameters, or FSDP's shards in their place
         model = shard(model) if cfg.sharding == "fsdp" else accelerator.prepare_model(model)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr(), weight_decay=0.0)
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr(), weight_decay=0.0, fused=fused_adamw(cfg, device))
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
     trainer = Trainer(model, params, optimizer, schedule, cfg, pad_id, device, checkpoints, checkpoint.Progress(),
                       n_params, accelerator=accelerator)
@@ -375,14 +375,15 @@ def thin(values: list[float], points: int = 200) -> list[float]:
 
 
 def adapter_key(model_path: str, plan: TrainPlan, cfg: FinetuneConfig, seed: int, init: Path | None = None,
-                packed: bool = False) -> str:
+                packed: bool = False, fused: bool = False) -> str:
     """What decides the trained weights. The rate training runs at goes in as well as the setting: with
     `learning_rate` unset, a changed default would otherwise reuse adapters trained at the old rate. `packed`: bf16
     LoRA on a CPU that multiplies from packed frozen weights, which trains other weights than bf16 frozen weights
-    (and, since LoraProduct, rounds in another order than the first packed trainings did)."""
+    (and, since LoraProduct, rounds in another order than the first packed trainings did). `fused`: AdamW's fused
+    update, which rounds in another order than the default one."""
     return stage_key("adapter", model_path, [[asdict(p) for p in e] for e in plan.epochs], [asdict(p) for p in plan.validation],
                      cfg.model_dump(exclude=NOT_TRAINING), cfg.lr(), seed, *([str(init)] if init else []),
-                     *(["packed frozen weights, LoRA as one product"] if packed else []))
+                     *(["packed frozen weights, LoRA as one product"] if packed else []), *(["fused AdamW"] if fused else []))
 
 
 def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str,
@@ -390,7 +391,7 @@ def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfi
     """Reuse an adapter trained on the same model, data, settings and seed (and starting point); keep its measured cost.
     `finetune.precision` is resolved here, once: the key holds the precision trained in, and so do all processes."""
     cfg = cfg.model_copy(update={"precision": training_precision(cfg, device)})
-    key = adapter_key(model_path, plan, cfg, seed, init, packs_frozen(cfg, device))
+    key = adapter_key(model_path, plan, cfg, seed, init, packs_frozen(cfg, device), fused_adamw(cfg, device))
     checkpoints = cache_root() / "adapter" / f".partial-{key}"
 
     def build(tmp: Path) -> None:
