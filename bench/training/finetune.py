@@ -71,9 +71,7 @@ def collate(encoded: list[tuple[list[int], int]], pad_id: int, device: str):
     keep = max(n for _, n in encoded) + 1  # logits for the last `keep` positions predict the targets
     input_ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
     mask = torch.zeros_like(input_ids)
-    # labels[row, j]: the token the j-th kept position predicts; the last position predicts none (-100), which
-    # spares the loss a copy of the vocabulary-wide logits that slicing that position off would take
-    labels = torch.full((len(encoded), keep), -100, dtype=torch.long)
+    labels = torch.full((len(encoded), keep), -100, dtype=torch.long)  # -100 at the last: the loss copies no logits slice
     for row, (ids, n_target) in enumerate(encoded):
         input_ids[row, width - len(ids):] = torch.tensor(ids)
         mask[row, width - len(ids):] = 1
@@ -377,10 +375,8 @@ def thin(values: list[float], points: int = 200) -> list[float]:
 def adapter_key(model_path: str, plan: TrainPlan, cfg: FinetuneConfig, seed: int, init: Path | None = None,
                 packed: bool = False, fused: bool = False) -> str:
     """What decides the trained weights. The rate training runs at goes in as well as the setting: with
-    `learning_rate` unset, a changed default would otherwise reuse adapters trained at the old rate. `packed`: bf16
-    LoRA on a CPU that multiplies from packed frozen weights, which trains other weights than bf16 frozen weights
-    (and, since LoraProduct, rounds in another order than the first packed trainings did). `fused`: AdamW's fused
-    update, which rounds in another order than the default one."""
+    `learning_rate` unset, a changed default would otherwise reuse adapters trained at the old rate. `packed` (bf16
+    LoRA on packed frozen weights, as one LoraProduct a layer) and `fused` (AdamW's fused update) round otherwise."""
     return stage_key("adapter", model_path, [[asdict(p) for p in e] for e in plan.epochs], [asdict(p) for p in plan.validation],
                      cfg.model_dump(exclude=NOT_TRAINING), cfg.lr(), seed, *([str(init)] if init else []),
                      *(["packed frozen weights, LoRA as one product"] if packed else []), *(["fused AdamW"] if fused else []))
