@@ -33,7 +33,7 @@ from bench.models.presets import resolve_generator
 from bench.records.config import FinetuneConfig
 from bench.run.allocator import bound_onednn_cache, restart_with_allocator
 from bench.training import finetune
-from bench.training.compute import autocast, packs_frozen, training_precision
+from bench.training.compute import autocast, fused_adamw, packs_frozen, training_precision
 from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model, split_by_tokens
 
 TASK = Path(__file__).resolve().parent.parent / "tasks" / "synth_qa"
@@ -71,7 +71,8 @@ def task_pairs(tokenizer, with_context: bool) -> list[TrainPair]:
 
 
 def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int) -> float:
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-5, fused=fused_adamw(cfg, "cpu"))  # as the trainer's
     tokens, began = 0, 0.0
     for step in range(steps + 1):  # the first step warms up and is not timed
         if step == 1:
