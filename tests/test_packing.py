@@ -99,6 +99,7 @@ def lora_gradients(model, batch, pad_id) -> tuple[float, dict[str, torch.Tensor]
     return loss.item(), {name: p.grad.clone() for name, p in model.named_parameters() if p.requires_grad}
 
 
+@needs_onednn_bf16
 def test_each_packed_lora_layer_runs_as_one_product_with_peft_s_loss_and_gradients(tiny_model_dir, monkeypatch):
     model = prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu")
     with torch.no_grad():  # B starts at zero, which would leave A without a gradient to compare
@@ -125,6 +126,7 @@ def test_each_packed_lora_layer_runs_as_one_product_with_peft_s_loss_and_gradien
         assert peft[name].abs().sum() > 0 and torch.allclose(fused[name], peft[name], rtol=1e-3, atol=1e-7), name
 
 
+@needs_onednn_bf16
 def test_lora_layers_with_dropout_keep_peft_s_forward_over_packed_weights(tiny_model_dir):
     model = prepare_model(str(tiny_model_dir), FinetuneConfig(lora_dropout=0.1), "cpu")
     pack_frozen(model)
