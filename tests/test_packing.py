@@ -72,6 +72,13 @@ def test_a_frozen_linear_gives_the_fp32_products_and_input_gradient_to_bf16_prec
         torch.testing.assert_close(got_grad, expected_grad, rtol=0.02, atol=0.05)
 
 
+def lora_gradients(model, batch, pad_id) -> tuple[float, dict[str, torch.Tensor]]:
+    model.zero_grad()
+    loss = answer_loss(model, batch, pad_id, "cpu")
+    loss.backward()
+    return loss.item(), {name: p.grad.clone() for name, p in model.named_parameters() if p.requires_grad}
+
+
 @needs_onednn_bf16
 def test_pack_frozen_replaces_every_frozen_linear_of_a_lora_model_and_its_adapter_gets_the_fp32_gradient(tiny_model_dir):
     plain, packed = (prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu") for _ in range(2))
@@ -84,19 +91,11 @@ def test_pack_frozen_replaces_every_frozen_linear_of_a_lora_model_and_its_adapte
              encode_pair(tokenizer, TrainPair("", "The lamp costs twelve dollars."), 64)]
     losses, grads = [], []
     for model in (plain, packed):
-        loss = answer_loss(model, batch, tokenizer.pad_token_id, "cpu")
-        loss.backward()
-        losses.append(loss.item())
-        grads.append(torch.cat([p.grad.flatten() for name, p in model.named_parameters() if "lora_B" in name]))
+        loss, adapter_grads = lora_gradients(model, batch, tokenizer.pad_token_id)
+        losses.append(loss)
+        grads.append(torch.cat([grad.flatten() for name, grad in adapter_grads.items() if "lora_B" in name]))
     assert losses[1] == pytest.approx(losses[0], rel=0.01)
     assert torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0) > 0.99 and grads[0].abs().sum() > 0
-
-
-def lora_gradients(model, batch, pad_id) -> tuple[float, dict[str, torch.Tensor]]:
-    model.zero_grad()
-    loss = answer_loss(model, batch, pad_id, "cpu")
-    loss.backward()
-    return loss.item(), {name: p.grad.clone() for name, p in model.named_parameters() if p.requires_grad}
 
 
 @needs_onednn_bf16
