@@ -64,3 +64,42 @@ def test_a_damaged_fine_tuned_model_in_the_cache_says_which_folder_to_delete(tin
     message = str(caught.value)
     assert f"fine-tuned model cached at '{damaged}'" in message and "Delete that folder" in message
     assert "model.generator" not in message
+
+
+def test_the_preallocated_cache_gives_the_outputs_of_generates_own_cache(tiny_model_dir, monkeypatch):
+    from bench.models import generate as generation
+
+    model, tokenizer = load_generator(str(tiny_model_dir), "cpu")
+    prompts = [format_prompt(tokenizer, q) for q in ["Price?", "What is the warranty of the Velkor Aero 3 drone?", "Color?"]]
+    caches, run = [], model.generate
+    monkeypatch.setattr(model, "generate", lambda **kw: caches.append(kw["past_key_values"]) or run(**kw))
+    ours = generate(model, tokenizer, prompts, max_new_tokens=12, batch_size=3, stop_at_newline=False)
+    padded = max(g.prompt_tokens for g in ours)
+    for layer in caches[0].layers:  # one buffer a layer, reserved at the prompt for all 12 new tokens, written in place
+        assert type(layer) is generation.PreallocatedLayer and layer.key_buffer.shape[-2] == padded + 12
+        assert layer.keys.data_ptr() == layer.key_buffer.data_ptr() and layer.values.data_ptr() == layer.value_buffer.data_ptr()
+    monkeypatch.setattr(generation, "preallocated_cache", lambda model, capacity: None)  # generate's own DynamicCache
+    theirs = generate(model, tokenizer, prompts, max_new_tokens=12, batch_size=3, stop_at_newline=False)
+    assert caches[1] is None
+    assert [g.text for g in ours] == [g.text for g in theirs]
+    assert [g.output_tokens for g in ours] == [g.output_tokens for g in theirs]
+
+
+def test_a_preallocated_layer_holds_what_concatenation_would_through_crops_selections_and_overflow():
+    import torch
+
+    from bench.models.generate import PreallocatedLayer
+
+    torch.manual_seed(0)
+    layer, expected = PreallocatedLayer(capacity=4), None
+    steps = [torch.randn(3, 2, n, 8) for n in (3, 1, 2)]  # the third overruns the 4 positions reserved
+    for i in range(3):
+        new = steps[i]
+        keys, values = layer.update(new, -new)
+        expected = new if expected is None else torch.cat([expected, new], dim=-2)
+        assert torch.equal(keys, expected) and torch.equal(values, -expected) and layer.get_seq_length() == expected.shape[-2]
+        if i == 0:
+            layer.crop(-1)  # DynamicLayer's crop and batch selection replace the keys: the next update starts from them
+            layer.batch_select_indices(torch.tensor([0, 2]))
+            expected = expected[[0, 2], :, :-1]
+            steps = [s[[0, 2]] for s in steps]
