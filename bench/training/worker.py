@@ -28,6 +28,9 @@ def main() -> None:
     if accelerator.is_main_process:
         atomic_write_json(Path(job["stats"]), stats.model_dump())
     accelerator.wait_for_everyone()
+    # destroys the process group: left to interpreter exit, gloo's worker threads can abort the process with
+    # "terminate called without an active exception" after training has finished (pytorch/pytorch#190489)
+    accelerator.end_training()
 
 
 if __name__ == "__main__":
