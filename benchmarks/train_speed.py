@@ -83,7 +83,8 @@ def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int
             with autocast(cfg, "cpu"):
                 loss = answer_loss(model, part, tokenizer.pad_token_id, "cpu", "sum", recompute_over=cfg.recompute_over) / targets
             loss.backward()
-        optimizer.step(), optimizer.zero_grad()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)  # as Trainer.step: clip, update, drop the gradients
+        optimizer.step(), optimizer.zero_grad(set_to_none=True)
         tokens += sum(len(ids) for ids, _ in batch)
     return tokens / (time.perf_counter() - began)
 
