@@ -1,7 +1,7 @@
 """ftrag against lm-evaluation-harness, side by side: the same requests, the same weights, the same threads, timed.
 
     .venv/bin/python benchmarks/vs_lm_eval.py [--model smollm2-135m] [--choice-task pubmedqa] [--qa-task covid_qa]
-                                              [--limit 20] [--threads 2] [--precision auto]
+                                              [--limit 20] [--threads 2] [--precision auto] [--repeats 3]
 
 Two kinds of request, each built from the base arm's own prompts (task instruction, no context):
 - log-likelihood: every (prompt, choice) pair of a label-choice task; ftrag's `choose` against lm-eval's
@@ -10,14 +10,16 @@ Two kinds of request, each built from the base arm's own prompts (task instructi
   against lm-eval's `HFLM.generate_until` (until "\\n", do_sample False).
 Both sides run in the precision ftrag answers in here (`generation.precision`: auto is bf16 on a CPU with fast bf16
 matmuls, else fp32; `--precision fp32` forces fp32 on both). Both load the same folder once, untimed; only answering
-is timed, one side after the other in one process. Prints the seconds, the ratio (lm-eval / ftrag: above 1 means
-ftrag is faster) and whether every choice and every output agree. Figures move 2-6x with other load on the cores:
+is timed, one side after the other in one process, `--repeats` times in turn (so that a machine whose speed drifts
+slows both alike). Prints each side's median seconds, the ratio (lm-eval / ftrag: above 1 means ftrag is faster)
+and whether every choice and every output agree. Figures move 2-6x with other load on the cores:
 run it on a quiet machine.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 
@@ -46,10 +48,16 @@ def prompts_for(task_name: str, limit: int, tokenizer) -> tuple[list[str], list[
     return base_arm_prompts(tokenizer, items, spec.kind, instruction), spec.labels
 
 
-def timed(work):
-    began = time.perf_counter()
-    result = work()
-    return result, time.perf_counter() - began
+def side_by_side(ours, theirs, repeats: int) -> tuple[list, list, float, float]:
+    """Both sides' results (from the first round) and median seconds over `repeats` rounds, run in turn."""
+    results, seconds = [None, None], [[], []]
+    for _ in range(repeats):
+        for side, work in enumerate((ours, theirs)):
+            began = time.perf_counter()
+            result = work()
+            seconds[side].append(time.perf_counter() - began)
+            results[side] = result if results[side] is None else results[side]
+    return results[0], results[1], statistics.median(seconds[0]), statistics.median(seconds[1])
 
 
 def peer_loglik(lm, prompts: list[str], choices: list[str], delimiter: str) -> list[str]:
@@ -84,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=16, help="generation batch size of both sides")
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto", help="as generation.precision, on both sides")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds of each side, in turn; the median is printed")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     from lm_eval.models.huggingface import HFLM
@@ -100,13 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model {args.model} ({path}) in {precision}, torch threads {torch.get_num_threads()}: {len(choice_prompts)} "
           f"{args.choice_task} prompts x {len(choices)} choices, {len(qa_prompts)} {args.qa_task} prompts", flush=True)
 
-    ours, our_seconds = timed(lambda: [r.label for r in choose(model, tokenizer, choice_prompts, choices)])
-    theirs, their_seconds = timed(lambda: peer_loglik(lm, choice_prompts, choices, target_delimiter(tokenizer)))
+    ours, theirs, our_seconds, their_seconds = side_by_side(
+        lambda: [r.label for r in choose(model, tokenizer, choice_prompts, choices)],
+        lambda: peer_loglik(lm, choice_prompts, choices, target_delimiter(tokenizer)), args.repeats)
     same_choices = sum(a == b for a, b in zip(ours, theirs))
     print(line("log-likelihood", our_seconds, their_seconds, same_choices, len(ours)), flush=True)
 
-    ours, gen_seconds = timed(lambda: [g.text for g in generate(model, tokenizer, qa_prompts, MAX_NEW_TOKENS, args.batch_size)])
-    theirs, their_gen_seconds = timed(lambda: peer_generate(lm, qa_prompts))
+    ours, theirs, gen_seconds, their_gen_seconds = side_by_side(
+        lambda: [g.text for g in generate(model, tokenizer, qa_prompts, MAX_NEW_TOKENS, args.batch_size)],
+        lambda: peer_generate(lm, qa_prompts), args.repeats)
     same_outputs = sum(a == b for a, b in zip(ours, theirs))
     print(line("generation", gen_seconds, their_gen_seconds, same_outputs, len(ours)))
     for i, (a, b) in enumerate(zip(ours, theirs)):
