@@ -80,3 +80,15 @@ def test_script_on_pubmedqa_items(tiny_model_dir, capsys):
     assert main(["--model", str(tiny_model_dir), "--task", "pubmedqa", "--limit", "4", "--batch-size", "4"]) == 0
     out = capsys.readouterr().out
     assert "items: 4" in out and "verdict: AGREE" in out and "same predicted choice: 1.0000 (4/4)" in out
+
+
+def test_vs_lm_eval_times_both_sides_in_turn_and_compares_their_medians(monkeypatch):
+    from benchmarks import vs_lm_eval
+
+    clock, calls = iter([0, 1, 1, 5, 5, 8, 8, 10, 10, 11, 11, 20]), []  # ours 1, 3, 1 s; theirs 4, 2, 9 s
+    monkeypatch.setattr(vs_lm_eval.time, "perf_counter", lambda: next(clock))
+    work = lambda side: lambda: calls.append(side) or f"{side} {len(calls)}"  # noqa: E731
+    ours, theirs, our_seconds, their_seconds = vs_lm_eval.side_by_side(work("ours"), work("theirs"), repeats=3)
+    assert calls == ["ours", "theirs"] * 3  # in turn, so that a drifting machine slows both alike
+    assert (ours, theirs) == ("ours 1", "theirs 2")  # the first round's results are the ones compared
+    assert (our_seconds, their_seconds) == (1, 4)
