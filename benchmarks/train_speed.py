@@ -33,7 +33,7 @@ from bench.models.presets import resolve_generator
 from bench.records.config import FinetuneConfig
 from bench.run.allocator import bound_onednn_cache, restart_with_allocator
 from bench.training import finetune
-from bench.training.compute import autocast, fused_adamw, packs_frozen, training_precision
+from bench.training.compute import autocast, fused_adamw, kv_heads_shared, packs_frozen, training_precision
 from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model, split_by_tokens
 
 TASK = Path(__file__).resolve().parent.parent / "tasks" / "synth_qa"
@@ -119,7 +119,8 @@ def main() -> None:
             length = sum(len(ids) for ids, _ in encoded) / len(encoded)
             for shared in (True, False):
                 finetune.SHARED_PREFIX_MIN = shared_min if shared else 10**9
-                rate = tokens_per_second(model, tokenizer, encoded, cfg, args.steps)
+                with kv_heads_shared("cpu"):  # as train_encoded's epochs run
+                    rate = tokens_per_second(model, tokenizer, encoded, cfg, args.steps)
                 flops = rate * flops_per_token
                 mfu = f"MFU {flops / peaks[cfg.precision]:5.1%} of {cfg.precision}'s peak"
                 if cfg.precision == "bf16":

@@ -1,4 +1,5 @@
 import json
+import os
 
 import torch
 import torch.nn.functional as F
@@ -279,8 +280,69 @@ def test_lora_on_a_fast_bf16_cpu_multiplies_by_packed_frozen_weights_and_keys_it
     assert {w.dtype for w in weights.values()} == {torch.float32}
     explicit, _ = train_cached(str(tiny_model_dir), tokenizer, PLAN, FinetuneConfig(batch_size=8, learning_rate=2e-2, precision="bf16"), 0, "cpu")
     assert explicit == folder16  # the same training as auto's resolution, so the same adapter
-    assert adapter_key("m", PLAN, cfg, 0, packed=True) != adapter_key("m", PLAN, cfg, 0)
-    assert adapter_key("m", PLAN, cfg, 0, fused=True) != adapter_key("m", PLAN, cfg, 0)
+    for choice in ("packed frozen weights, LoRA as one product", "fused AdamW", "shared key/value heads"):
+        assert adapter_key("m", PLAN, cfg, 0, (choice,)) != adapter_key("m", PLAN, cfg, 0)
+
+
+def test_training_reads_shared_key_value_heads_in_place_on_a_cpu_unless_told_otherwise_and_its_key_says_so(monkeypatch):
+    from bench.training.compute import SHARED_KV_HEADS, kv_heads_shared, rounding
+
+    cfg = FinetuneConfig()
+    monkeypatch.delenv(SHARED_KV_HEADS, raising=False)
+    with kv_heads_shared("cuda"):  # a masked call with grouped heads would fall back to CUDA's math kernel
+        assert SHARED_KV_HEADS not in os.environ and "shared key/value heads" not in rounding(cfg, "cuda")
+    with kv_heads_shared("cpu"):
+        assert os.environ[SHARED_KV_HEADS] == "1"
+    assert SHARED_KV_HEADS not in os.environ and "shared key/value heads" in rounding(cfg, "cpu")  # answering keeps the default
+    monkeypatch.setenv(SHARED_KV_HEADS, "0")  # the user's choice stands
+    with kv_heads_shared("cpu"):
+        assert os.environ[SHARED_KV_HEADS] == "0" and "shared key/value heads" not in rounding(cfg, "cpu")
+
+
+def test_training_runs_its_attention_on_shared_key_value_heads(tiny_model_dir, monkeypatch):
+    from bench.training.compute import SHARED_KV_HEADS
+
+    monkeypatch.delenv(SHARED_KV_HEADS, raising=False)
+    masked, sdpa = [], F.scaled_dot_product_attention  # whether each masked call grouped its heads
+
+    def record(*args, **kwargs):
+        if kwargs.get("attn_mask") is not None:
+            masked.append(kwargs.get("enable_gqa", False))
+        return sdpa(*args, **kwargs)
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", record)
+    pairs = [TrainPair("Question: price of lamp" + " number" * (i % 3) + f" {i}?", f"${10 + i}") for i in range(16)]  # padded
+    train_cached(str(tiny_model_dir), load_tokenizer(str(tiny_model_dir)), TrainPlan([pairs], []), FinetuneConfig(batch_size=8), 0, "cpu")
+    assert masked and all(masked) and SHARED_KV_HEADS not in os.environ  # training's own setting, then the process's
+
+
+def test_shared_key_value_heads_give_the_loss_and_gradients_of_repeated_ones(tiny_model_dir, monkeypatch):
+    from bench.training.compute import SHARED_KV_HEADS
+    from bench.training.finetune import prepare_model
+
+    model = prepare_model(str(tiny_model_dir), FinetuneConfig(precision="fp32"), "cpu")
+    with torch.no_grad():  # B starts at zero, which would leave A without a gradient to compare
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.05, generator=torch.Generator().manual_seed(len(name)))
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    prompt = "Answer in a few words.\nQuestion: what is the price of the lamp?"
+    batch = [encode_pair(tokenizer, TrainPair(prompt, "$12"), 64), encode_pair(tokenizer, TrainPair(prompt + " Be brief.", "twelve dollars"), 64),
+             encode_pair(tokenizer, TrainPair("", "The lamp costs twelve dollars and ships in a box."), 64)]
+    results, grouped, sdpa = [], [], F.scaled_dot_product_attention
+    monkeypatch.setattr(F, "scaled_dot_product_attention", lambda *args, **kw: grouped.append(kw.get("enable_gqa", False)) or sdpa(*args, **kw))
+    for setting in ("0", "1"):  # rows of three lengths: padding masks, and the first two share a prefix
+        monkeypatch.setenv(SHARED_KV_HEADS, setting)
+        model.zero_grad()
+        loss = answer_loss(model, batch[:2], tokenizer.pad_token_id, "cpu", "sum") + answer_loss(model, batch, tokenizer.pad_token_id, "cpu", "sum")
+        loss.backward()
+        results.append((loss.item(), torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])))
+    (loss_repeated, repeated), (loss_shared, shared) = results
+    # transformers groups the heads of unmasked calls (a shared prefix's single row) either way, of masked ones only when told
+    assert not all(grouped[: len(grouped) // 2]) and all(grouped[len(grouped) // 2 :])
+    assert model.config.num_key_value_heads < model.config.num_attention_heads and repeated.abs().sum() > 0
+    assert loss_shared == pytest.approx(loss_repeated, rel=1e-6)
+    torch.testing.assert_close(shared, repeated, rtol=1e-4, atol=1e-7)
 
 
 def test_long_rows_recompute_their_activations_and_train_the_same_adapter(tiny_model_dir, tmp_path, monkeypatch):

@@ -28,7 +28,8 @@ from bench.records.config import FinetuneConfig
 from bench.records.io import atomic_write_json, read_json
 from bench.records.manifest import TrainStats
 from bench.training import checkpoint
-from bench.training.compute import autocast, frozen_dtype, fused_adamw, packs_frozen, set_recompute, training_precision
+from bench.training.compute import (autocast, frozen_dtype, fused_adamw, kv_heads_shared, packs_frozen, rounding, set_recompute,
+                                    training_precision)
 from bench.training.distributed import launch
 from bench.training.sharding import gradient_sync_off, shard, whole_state
 
@@ -338,7 +339,7 @@ def train_encoded(model_path: str, epochs: list, held_out: list, pad_id: int, cf
     trainer = start(model_path, pad_id, steps, cfg, device, checkpoints, init, accelerator)
     progress = trainer.progress
     with progress_bar(total=steps, initial=len(progress.losses), desc=f"fine-tune ({cfg.method})", unit="step",
-                      disable=not trainer.main) as bar:
+                      disable=not trainer.main) as bar, kv_heads_shared(device):
         while progress.epoch < len(epochs) and not stopped(trainer):
             run_epoch(trainer, epochs[progress.epoch], seed, bar)
             end_epoch(trainer, held_out)
@@ -373,13 +374,12 @@ def thin(values: list[float], points: int = 200) -> list[float]:
 
 
 def adapter_key(model_path: str, plan: TrainPlan, cfg: FinetuneConfig, seed: int, init: Path | None = None,
-                packed: bool = False, fused: bool = False) -> str:
+                rounding_choices: tuple[str, ...] = ()) -> str:
     """What decides the trained weights. The rate training runs at goes in as well as the setting: with
-    `learning_rate` unset, a changed default would otherwise reuse adapters trained at the old rate. `packed` (bf16
-    LoRA on packed frozen weights, as one LoraProduct a layer) and `fused` (AdamW's fused update) round otherwise."""
+    `learning_rate` unset, a changed default would otherwise reuse adapters trained at the old rate. `rounding_choices`:
+    what else makes this training round otherwise (compute.rounding)."""
     return stage_key("adapter", model_path, [[asdict(p) for p in e] for e in plan.epochs], [asdict(p) for p in plan.validation],
-                     cfg.model_dump(exclude=NOT_TRAINING), cfg.lr(), seed, *([str(init)] if init else []),
-                     *(["packed frozen weights, LoRA as one product"] if packed else []), *(["fused AdamW"] if fused else []))
+                     cfg.model_dump(exclude=NOT_TRAINING), cfg.lr(), seed, *([str(init)] if init else []), *rounding_choices)
 
 
 def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfig, seed: int, device: str,
@@ -387,7 +387,7 @@ def train_cached(model_path: str, tokenizer, plan: TrainPlan, cfg: FinetuneConfi
     """Reuse an adapter trained on the same model, data, settings and seed (and starting point); keep its measured cost.
     `finetune.precision` is resolved here, once: the key holds the precision trained in, and so do all processes."""
     cfg = cfg.model_copy(update={"precision": training_precision(cfg, device)})
-    key = adapter_key(model_path, plan, cfg, seed, init, packs_frozen(cfg, device), fused_adamw(cfg, device))
+    key = adapter_key(model_path, plan, cfg, seed, init, rounding(cfg, device))
     checkpoints = cache_root() / "adapter" / f".partial-{key}"
 
     def build(tmp: Path) -> None:
