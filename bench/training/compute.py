@@ -1,4 +1,5 @@
-"""How a training step's passes run: the precision of its matmuls, and whether its layers keep their activations."""
+"""How a training step's passes run: the precision of its matmuls, how its attention reads key/value heads, how
+AdamW updates, and whether its layers keep their activations."""
 from __future__ import annotations
 
 import os
