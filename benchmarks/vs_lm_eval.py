@@ -51,12 +51,13 @@ def prompts_for(task_name: str, limit: int, tokenizer) -> tuple[list[str], list[
 def side_by_side(ours, theirs, repeats: int) -> tuple[list, list, float, float]:
     """Both sides' results (from the first round) and median seconds over `repeats` rounds, run in turn."""
     results, seconds = [None, None], [[], []]
-    for _ in range(repeats):
+    for round_number in range(repeats):
         for side, work in enumerate((ours, theirs)):
             began = time.perf_counter()
             result = work()
             seconds[side].append(time.perf_counter() - began)
-            results[side] = result if results[side] is None else results[side]
+            if round_number == 0:
+                results[side] = result
     return results[0], results[1], statistics.median(seconds[0]), statistics.median(seconds[1])
 
 
