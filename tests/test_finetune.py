@@ -299,20 +299,26 @@ def test_training_reads_shared_key_value_heads_in_place_on_a_cpu_unless_told_oth
         assert os.environ[SHARED_KV_HEADS] == "0" and "shared key/value heads" not in rounding(cfg, "cpu")
 
 
+def attention_calls(monkeypatch) -> list[tuple[bool, bool]]:
+    """(masked, heads grouped) for each attention call from here on."""
+    calls, sdpa = [], F.scaled_dot_product_attention
+
+    def record(*args, **kwargs):
+        calls.append((kwargs.get("attn_mask") is not None, kwargs.get("enable_gqa", False)))
+        return sdpa(*args, **kwargs)
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", record)
+    return calls
+
+
 def test_training_runs_its_attention_on_shared_key_value_heads(tiny_model_dir, monkeypatch):
     from bench.training.compute import SHARED_KV_HEADS
 
     monkeypatch.delenv(SHARED_KV_HEADS, raising=False)
-    masked, sdpa = [], F.scaled_dot_product_attention  # whether each masked call grouped its heads
-
-    def record(*args, **kwargs):
-        if kwargs.get("attn_mask") is not None:
-            masked.append(kwargs.get("enable_gqa", False))
-        return sdpa(*args, **kwargs)
-
-    monkeypatch.setattr(F, "scaled_dot_product_attention", record)
+    calls = attention_calls(monkeypatch)
     pairs = [TrainPair("Question: price of lamp" + " number" * (i % 3) + f" {i}?", f"${10 + i}") for i in range(16)]  # padded
     train_cached(str(tiny_model_dir), load_tokenizer(str(tiny_model_dir)), TrainPlan([pairs], []), FinetuneConfig(batch_size=8), 0, "cpu")
+    masked = [grouped for is_masked, grouped in calls if is_masked]  # whether each masked call grouped its heads
     assert masked and all(masked) and SHARED_KV_HEADS not in os.environ  # training's own setting, then the process's
 
 
@@ -329,8 +335,7 @@ def test_shared_key_value_heads_give_the_loss_and_gradients_of_repeated_ones(tin
     prompt = "Answer in a few words.\nQuestion: what is the price of the lamp?"
     batch = [encode_pair(tokenizer, TrainPair(prompt, "$12"), 64), encode_pair(tokenizer, TrainPair(prompt + " Be brief.", "twelve dollars"), 64),
              encode_pair(tokenizer, TrainPair("", "The lamp costs twelve dollars and ships in a box."), 64)]
-    results, grouped, sdpa = [], [], F.scaled_dot_product_attention
-    monkeypatch.setattr(F, "scaled_dot_product_attention", lambda *args, **kw: grouped.append(kw.get("enable_gqa", False)) or sdpa(*args, **kw))
+    results, calls = [], attention_calls(monkeypatch)
     for setting in ("0", "1"):  # rows of three lengths: padding masks, and the first two share a prefix
         monkeypatch.setenv(SHARED_KV_HEADS, setting)
         model.zero_grad()
@@ -339,6 +344,7 @@ def test_shared_key_value_heads_give_the_loss_and_gradients_of_repeated_ones(tin
         results.append((loss.item(), torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])))
     (loss_repeated, repeated), (loss_shared, shared) = results
     # transformers groups the heads of unmasked calls (a shared prefix's single row) either way, of masked ones only when told
+    grouped = [heads_grouped for _, heads_grouped in calls]
     assert not all(grouped[: len(grouped) // 2]) and all(grouped[len(grouped) // 2 :])
     assert model.config.num_key_value_heads < model.config.num_attention_heads and repeated.abs().sum() > 0
     assert loss_shared == pytest.approx(loss_repeated, rel=1e-6)
