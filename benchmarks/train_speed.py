@@ -32,7 +32,7 @@ from bench.models.packing import pack_frozen
 from bench.models.presets import resolve_generator
 from bench.records.config import FinetuneConfig
 from bench.run.allocator import bound_onednn_cache, restart_with_allocator
-from bench.training import finetune
+from bench.training import prefix
 from bench.training.compute import autocast, fused_adamw, kv_heads_shared, packs_frozen, training_precision
 from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model, split_by_tokens
 
@@ -105,7 +105,7 @@ def main() -> None:
           f"GFLOP/s, bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s")
     sets = {name: [encode_pair(tokenizer, p, 384) for p in task_pairs(tokenizer, context)]
             for name, context in (("closed-book QA", False), ("RAFT (2 chunks)", True))}
-    shared_min = finetune.SHARED_PREFIX_MIN
+    shared_min = prefix.SHARED_PREFIX_MIN
     for method in args.methods.split(","):
         cfg = FinetuneConfig(method=method, precision=args.precision)
         cfg = cfg.model_copy(update={"precision": training_precision(cfg, "cpu")})
@@ -118,7 +118,7 @@ def main() -> None:
         for name, encoded in sets.items():
             length = sum(len(ids) for ids, _ in encoded) / len(encoded)
             for shared in (True, False):
-                finetune.SHARED_PREFIX_MIN = shared_min if shared else 10**9
+                prefix.SHARED_PREFIX_MIN = shared_min if shared else 10**9
                 with kv_heads_shared("cpu"):  # as train_encoded's epochs run
                     rate = tokens_per_second(model, tokenizer, encoded, cfg, args.steps)
                 flops = rate * flops_per_token
@@ -127,7 +127,7 @@ def main() -> None:
                     mfu += f" ({flops / peaks['fp32']:.1%} of fp32's)"
                 print(f"{method:<4} {cfg.precision} {name:<16} {length:4.0f} tokens/seq  "
                       f"{'shared prefix once' if shared else 'every row whole':<18} {rate:6.0f} tok/s  {mfu}", flush=True)
-        finetune.SHARED_PREFIX_MIN = shared_min
+        prefix.SHARED_PREFIX_MIN = shared_min
         del model
 
 

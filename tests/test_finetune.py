@@ -11,7 +11,8 @@ from bench.models.choice import choice_token_ids
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.records.config import FinetuneConfig
 from bench.records.errors import UserError
-from bench.training.finetune import TrainPair, TrainPlan, adapter_key, answer_loss, collate, encode_pair, part_cost, shared_prefix, split_by_tokens, train_cached
+from bench.training.finetune import TrainPair, TrainPlan, adapter_key, answer_loss, collate, encode_pair, part_cost, split_by_tokens, train_cached
+from bench.training.prefix import shared_prefix
 
 
 def test_collate_left_pads_and_aligns_labels_with_the_targets():
@@ -108,32 +109,47 @@ def test_shared_prefix_stops_before_each_rows_last_prompt_token():
     assert shared_prefix([([1, 9], 1), ([2, 9], 1)]) == 0
 
 
-def test_a_shared_prompt_prefix_run_once_gives_the_same_loss_and_gradient(tiny_model_dir, monkeypatch):
-    """Rows that share a long template: its keys and values computed once and repeated for every row, with padding
-    between the prefix and each row's own tokens, give the loss and LoRA gradient of the rows run whole."""
+@pytest.mark.parametrize("recompute_over", [None, 8])
+def test_a_shared_prompt_prefix_run_once_gives_the_same_loss_and_gradient(tiny_model_dir, monkeypatch, recompute_over):
+    """Rows that share a long template, run as one sequence (the prefix once, then each row padded, attention split by
+    prefix_attention), give the loss and LoRA gradient of the rows run whole; so do they where the layers recompute
+    their activations in the backward pass."""
     import bench.training.finetune as finetune
+    import bench.training.prefix as prefix
 
     tokenizer = load_tokenizer(str(tiny_model_dir))
     model = finetune.prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu")
+    assert prefix.runs_prefix_once(model)
     for p in (p for name, p in model.named_parameters() if "lora_B" in name):
         torch.nn.init.normal_(p, std=0.1)  # LoRA's B starts at zero: give the adapter a path the gradient must cross
     template = "You answer questions about the products of Rolith Electric, in a few words. Question: "
     texts = [(template + q, a) for q, a in [("price of lamp?", "$12"), ("what year did the kettle go on sale?", "2019"),
                                             ("weight?", "1.2 kg")]]
     batch = [encode_pair(tokenizer, TrainPair(p, t), 64) for p, t in texts]
-    assert shared_prefix(batch) >= finetune.SHARED_PREFIX_MIN
+    assert shared_prefix(batch) >= prefix.SHARED_PREFIX_MIN
+    calls = []
+    monkeypatch.setattr(prefix, "sdpa_attention_forward", recording(prefix.sdpa_attention_forward, calls))
 
     def loss_and_gradient():
         model.zero_grad()
-        loss = answer_loss(model, batch, tokenizer.pad_token_id, "cpu", "sum")
+        loss = answer_loss(model, batch, tokenizer.pad_token_id, "cpu", "sum", recompute_over=recompute_over)
         loss.backward()
         return loss.detach(), torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])
 
     shared = loss_and_gradient()
-    monkeypatch.setattr(finetune, "SHARED_PREFIX_MIN", 10_000)
+    assert {query.shape[0] for query in calls} == {1, len(batch)}  # the prefix once, then the rows: split attention ran
+    monkeypatch.setattr(prefix, "SHARED_PREFIX_MIN", 10_000)
     whole = loss_and_gradient()
     assert torch.allclose(shared[0], whole[0], atol=1e-5) and torch.allclose(shared[1], whole[1], atol=1e-5)
     assert shared[1].abs().sum() > 0
+
+
+def recording(attention, calls: list):
+    """`attention` (transformers' SDPA attention function), appending each call's query to `calls`."""
+    def record(module, query, *args, **kwargs):
+        calls.append(query)
+        return attention(module, query, *args, **kwargs)
+    return record
 
 
 PAIRS = [TrainPair(f"Question: price of lamp {i}?", f"${10 + i}") for i in range(8)] * 20

@@ -61,8 +61,8 @@ class FinetuneConfig(Strict):
     # part instead of two small ones, ~1.35x faster, while corpus windows (every token scored) run 2 to a part
     batch_tokens: int = Field(512, ge=16)
     # a part whose rows run longer than this keeps only each decoder layer's input and recomputes the rest in the
-    # backward pass, its rows run whole (a recomputed layer cannot read a shared prefix's cache): the same gradients
-    # up to float rounding (so the setting is in the adapter's key). It trades time for memory: on synth_qa's ft_rag
+    # backward pass: the same gradients up to float rounding (so the setting is in the adapter's key). It trades
+    # time for memory: on synth_qa's ft_rag
     # rows (~315 tokens, parts of one row) steps run 1.38x slower (8.4 against 6.1 s, fp32). With the process on
     # mimalloc (bench/run/allocator.py) the default bench's ft_rag stage peaks at 2,395 MB without it, so the default
     # (longer than max_length's 384) recomputes nothing; under glibc's malloc that stage peaked at 3,237 MB (2,849 MB

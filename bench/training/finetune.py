@@ -31,6 +31,7 @@ from bench.training import checkpoint
 from bench.training.compute import (autocast, frozen_dtype, fused_adamw, kv_heads_shared, packs_frozen, rounding, set_recompute,
                                     training_precision)
 from bench.training.distributed import launch
+from bench.training.prefix import part_prefix, prefix_inputs, runs_prefix_once, train_prefix_once
 from bench.training.sharding import gradient_sync_off, shard, whole_state
 
 log = logging.getLogger(__name__)
@@ -81,47 +82,21 @@ def collate(encoded: list[tuple[list[int], int]], pad_id: int, device: str):
     return input_ids.to(device), mask.to(device), positions.to(device), labels.to(device), keep
 
 
-# a prefix shorter than this is not worth its own forward pass
-SHARED_PREFIX_MIN = 16
-
-
-def shared_prefix(encoded: list[tuple[list[int], int]]) -> int:
-    """How many leading ids every row shares (a chat template's system turn and the task's instruction), stopping
-    short of each row's last prompt token, whose logit predicts its first target."""
-    limit = min(len(ids) - n_target - 1 for ids, n_target in encoded)
-    first = encoded[0][0]
-    for length in range(limit):
-        if any(ids[length] != first[length] for ids, _ in encoded[1:]):
-            return length
-    return max(limit, 0)
-
-
-def part_prefix(encoded: list[tuple[list[int], int]], share_prefix: bool = True) -> int:
-    """How many leading ids of a batch part run once for all its rows (0: every row runs whole)."""
-    prefix = shared_prefix(encoded) if share_prefix and len(encoded) > 1 else 0
-    return prefix if prefix >= SHARED_PREFIX_MIN else 0
-
-
 def answer_loss(model, encoded: list[tuple[list[int], int]], pad_id: int, device: str,
                 reduction: str = "mean", share_prefix: bool = True, recompute_over: int | None = None) -> torch.Tensor:
     """Cross-entropy over the rows' target tokens (mean or sum), the LM head on the last `keep` positions only.
-    A long prefix that every row shares runs once, its keys and values repeated for each row: the same loss and
-    gradient (it flows back through the repeat), at a fraction of the compute when prompts share a template.
-    Rows longer than `recompute_over` tokens recompute activations in the backward pass (finetune.recompute_over)."""
-    # long rows recompute, and run whole: transformers drops the cache of a recomputed layer, and with it a shared prefix
-    recompute = recompute_over is not None and max(len(ids) for ids, _ in encoded) > recompute_over
-    set_recompute(model, recompute)
-    prefix = 0 if recompute else part_prefix(encoded, share_prefix)
-    input_ids, mask, positions, labels, keep = collate([(ids[prefix:], n) for ids, n in encoded], pad_id, device)
-    cache = None
+    A long prefix that every row shares runs once, in the same pass (training.prefix), where the model trains with
+    `prefix_attention`. Rows longer than `recompute_over` tokens recompute activations in the backward pass."""
+    set_recompute(model, recompute_over is not None and max(len(ids) for ids, _ in encoded) > recompute_over)
+    prefix = part_prefix(encoded) if share_prefix and runs_prefix_once(model) else 0
+    rows = collate([(ids[prefix:], n) for ids, n in encoded], pad_id, device)
+    labels = rows[3]
     if prefix:
-        prefix_ids = torch.tensor([encoded[0][0][:prefix]], device=device)
-        cache = model(input_ids=prefix_ids, use_cache=True, logits_to_keep=1).past_key_values
-        cache.batch_repeat_interleave(len(encoded))
-        mask = torch.cat([mask.new_ones(len(encoded), prefix), mask], dim=1)  # padding sits between prefix and rest
-        positions = positions + prefix
-    logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                   use_cache=cache is not None, logits_to_keep=keep).logits
+        logits = model(**prefix_inputs(encoded, prefix, rows, device), use_cache=False).logits
+    else:
+        input_ids, mask, positions, _, keep = rows
+        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=False,
+                       logits_to_keep=keep).logits
     return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100,
                            reduction=reduction)
 
@@ -149,8 +124,8 @@ def prepare_model(model_path: str, cfg: FinetuneConfig, device: str, init: Path 
     """The model to train: fresh LoRA weights over the base model, or the base model itself (full fine-tuning); with
     `init`, an adapter or fully fine-tuned model trained before, to train further (the knowledge-update experiment)."""
     if init is not None and cfg.method == "full":
-        return load_model(init, torch.float32, fine_tuned=True).to(device).train()
-    model = load_model(model_path, frozen_dtype(cfg, device))
+        return train_prefix_once(load_model(init, torch.float32, fine_tuned=True).to(device).train(), cfg.max_length)
+    model = train_prefix_once(load_model(model_path, frozen_dtype(cfg, device)), cfg.max_length)
     if init is not None:
         with peft_quietly():
             return PeftModel.from_pretrained(model, init, is_trainable=True).to(device).train()
@@ -235,10 +210,10 @@ class Trainer:
         """This process's parts of the batch, each with its weight in the update. With several processes each takes
         every n-th row, weighted n (DDP averages), and all run as many parts: DDP syncs buffers and FSDP gathers the
         weights at every forward, so one with fewer parts (or no rows) repeats a row at weight 0. Those parts run
-        whole (no shared-prefix pass): a second forward before backward would mark DDP's weights ready twice."""
+        whole: sharing a prompt prefix (training.prefix) is not tested with several processes."""
         budget = self.cfg.batch_tokens
         if self.accelerator is None:
-            return [(part, 1.0) for part in split_by_tokens(batch, budget)]
+            return [(part, 1.0) for part in split_by_tokens(batch, budget, runs_prefix_once(self.model))]
         n = self.accelerator.num_processes
         splits = [split_by_tokens(batch[rank::n], budget, False) if batch[rank::n] else [] for rank in range(n)]
         parts = [(part, float(n)) for part in splits[self.accelerator.process_index]]

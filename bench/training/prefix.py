@@ -1,0 +1,95 @@
+"""A prompt prefix that every row of a training part shares (a chat template's system turn, the task's instruction)
+runs once for the part, in the part's own forward pass.
+
+The part runs as one sequence: the prefix, then each row's own tokens, left-padded to the longest (`prefix_inputs`).
+Attention (`prefix_attention`, transformers' SDPA attention in two calls) lets the prefix see itself causally and each
+row see the prefix and itself causally: the loss and gradients of the rows run whole, up to float rounding (the prefix's
+keys and values feed every row, and its gradient sums theirs). Running the prefix as a forward pass of its own, its
+keys and values then repeated into a cache, computed the same, in twice the passes: closed-book steps of synth_qa
+(8 rows of 72 tokens, 49 of them shared) took 0.42 against 0.37 s on 2 cores (bf16, packed weights)."""
+from __future__ import annotations
+
+import torch
+from transformers import AttentionInterface, PreTrainedModel
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+# a prefix shorter than this is not worth the split attention
+SHARED_PREFIX_MIN = 16
+ATTENTION = "ftrag_shared_prefix"  # registered below with transformers' attention and mask functions
+
+
+def shared_prefix(encoded: list[tuple[list[int], int]]) -> int:
+    """How many leading ids every row shares (a chat template's system turn and the task's instruction), stopping
+    short of each row's last prompt token, whose logit predicts its first target."""
+    limit = min(len(ids) - n_target - 1 for ids, n_target in encoded)
+    first = encoded[0][0]
+    for length in range(limit):
+        if any(ids[length] != first[length] for ids, _ in encoded[1:]):
+            return length
+    return max(limit, 0)
+
+
+def part_prefix(encoded: list[tuple[list[int], int]], share_prefix: bool = True) -> int:
+    """How many leading ids of a batch part run once for all its rows (0: every row runs whole)."""
+    prefix = shared_prefix(encoded) if share_prefix and len(encoded) > 1 else 0
+    return prefix if prefix >= SHARED_PREFIX_MIN else 0
+
+
+def prefix_attention(module, query, key, value, attention_mask, prefix_rows: tuple[int, int, int] | None = None, **kwargs):
+    """SDPA attention over a sequence laid out by `prefix_inputs` (`prefix_rows`: prefix length, rows, row width):
+    the prefix causally over itself, then the rows as a batch over the prefix's keys and values and their own, under
+    `attention_mask` (rows, 1, width, prefix + width). Without `prefix_rows`, transformers' SDPA attention as it is."""
+    if prefix_rows is None:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    prefix, rows, width = prefix_rows
+    head, _ = sdpa_attention_forward(module, query[:, :, :prefix], key[:, :, :prefix], value[:, :, :prefix], None, **kwargs)
+
+    def by_row(states: torch.Tensor) -> torch.Tensor:  # (1, heads, prefix + rows x width, dim) -> (rows, heads, width, dim)
+        return states[0, :, prefix:].unflatten(1, (rows, width)).transpose(0, 1)
+
+    keys, values = (torch.cat([states[:, :, :prefix].expand(rows, -1, -1, -1), by_row(states)], dim=2) for states in (key, value))
+    tail, _ = sdpa_attention_forward(module, by_row(query), keys, values, attention_mask, **kwargs)
+    return torch.cat([head, tail.reshape(1, rows * width, *tail.shape[2:])], dim=1), None
+
+
+AttentionInterface.register(ATTENTION, prefix_attention)
+# and SDPA's masks for the calls without a layout (transformers builds no mask at all for an unregistered name)
+AttentionMaskInterface.register(ATTENTION, sdpa_mask)
+
+
+def base_model(model) -> PreTrainedModel:
+    """The transformers model inside a peft model and DDP's wrapper."""
+    model = getattr(model, "module", model)
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def train_prefix_once(model, max_length: int):
+    """The model, set to attend with `prefix_attention` where it can: it runs transformers' SDPA attention through the
+    attention interface, and no sliding window (which the rows' mask does not apply) is shorter than a row may be.
+    Set for the model's whole training: without a layout, `prefix_attention` is SDPA attention, and a layer whose
+    activations are recomputed in the backward pass must attend as it did in the forward pass."""
+    base = base_model(model)
+    window = getattr(base.config, "sliding_window", None) or max_length
+    if base._supports_attention_backend and base.config._attn_implementation == "sdpa" and window >= max_length:
+        base.config._attn_implementation = ATTENTION  # the setter passes it to sub-configs; no validation to run
+    return model
+
+
+def runs_prefix_once(model) -> bool:
+    return base_model(model).config._attn_implementation == ATTENTION
+
+
+def prefix_inputs(encoded: list[tuple[list[int], int]], prefix: int, rows_collated, device: str) -> dict:
+    """The model inputs of a part whose rows share `prefix` leading ids, from `rows_collated` (finetune.collate of the
+    rows without the prefix: ids, mask, positions, each row's last `keep` positions scored): one sequence, its
+    attention mask, and the indices of the scored positions (the rows' last `keep`, in row order)."""
+    input_ids, mask, positions, _, keep = rows_collated
+    rows, width = input_ids.shape
+    own = torch.ones(width, width, dtype=torch.bool, device=device).tril() & mask.bool()[:, None, :]
+    attention = torch.cat([mask.new_ones(rows, width, prefix, dtype=torch.bool), own], dim=2)[:, None]
+    scored = prefix + torch.arange(rows, device=device)[:, None] * width + torch.arange(width - keep, width, device=device)
+    head = torch.tensor(encoded[0][0][:prefix], device=device)
+    return dict(input_ids=torch.cat([head, input_ids.flatten()])[None], attention_mask=attention,
+                position_ids=torch.cat([torch.arange(prefix, device=device), (positions + prefix).flatten()])[None],
+                logits_to_keep=scored.flatten(), prefix_rows=(prefix, rows, width))
