@@ -89,14 +89,12 @@ def answer_loss(model, encoded: list[tuple[list[int], int]], pad_id: int, device
     `prefix_attention`. Rows longer than `recompute_over` tokens recompute activations in the backward pass."""
     set_recompute(model, recompute_over is not None and max(len(ids) for ids, _ in encoded) > recompute_over)
     prefix = part_prefix(encoded) if share_prefix and runs_prefix_once(model) else 0
-    rows = collate([(ids[prefix:], n) for ids, n in encoded], pad_id, device)
-    labels = rows[3]
+    input_ids, mask, positions, labels, keep = collate([(ids[prefix:], n) for ids, n in encoded], pad_id, device)
     if prefix:
-        logits = model(**prefix_inputs(encoded, prefix, rows, device), use_cache=False).logits
+        inputs = prefix_inputs(encoded[0][0][:prefix], input_ids, mask, positions, keep)
     else:
-        input_ids, mask, positions, _, keep = rows
-        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=False,
-                       logits_to_keep=keep).logits
+        inputs = dict(input_ids=input_ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep)
+    logits = model(**inputs, use_cache=False).logits
     return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100,
                            reduction=reduction)
 

@@ -4,9 +4,9 @@ runs once for the part, in the part's own forward pass.
 The part runs as one sequence: the prefix, then each row's own tokens, left-padded to the longest (`prefix_inputs`).
 Attention (`prefix_attention`, transformers' SDPA attention in two calls) lets the prefix see itself causally and each
 row see the prefix and itself causally: the loss and gradients of the rows run whole, up to float rounding (the prefix's
-keys and values feed every row, and its gradient sums theirs). Running the prefix as a forward pass of its own, its
-keys and values then repeated into a cache, computed the same, in twice the passes: closed-book steps of synth_qa
-(8 rows of 72 tokens, 49 of them shared) took 0.42 against 0.37 s on 2 cores (bf16, packed weights)."""
+keys and values feed every row, and its gradient sums theirs). Before, the prefix ran as a forward pass of its own,
+its keys and values repeated into a cache: the same computation in twice the passes. Closed-book steps of synth_qa
+(8 rows of 72 tokens, 49 of them shared; bf16 on packed weights, 2 cores) took 0.37 against 0.42 s."""
 from __future__ import annotations
 
 import torch
@@ -80,16 +80,15 @@ def runs_prefix_once(model) -> bool:
     return base_model(model).config._attn_implementation == ATTENTION
 
 
-def prefix_inputs(encoded: list[tuple[list[int], int]], prefix: int, rows_collated, device: str) -> dict:
-    """The model inputs of a part whose rows share `prefix` leading ids, from `rows_collated` (finetune.collate of the
-    rows without the prefix: ids, mask, positions, each row's last `keep` positions scored): one sequence, its
-    attention mask, and the indices of the scored positions (the rows' last `keep`, in row order)."""
-    input_ids, mask, positions, _, keep = rows_collated
-    rows, width = input_ids.shape
+def prefix_inputs(prefix_ids: list[int], input_ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor,
+                  keep: int) -> dict:
+    """The model inputs of a part whose rows share the leading `prefix_ids`, from the rest of its rows as
+    finetune.collate lays them out (left-padded ids, mask, positions; each row's last `keep` positions scored): one
+    sequence, its attention mask, and the indices of the scored positions (each row's last `keep`, in row order)."""
+    prefix, (rows, width), device = len(prefix_ids), input_ids.shape, input_ids.device
     own = torch.ones(width, width, dtype=torch.bool, device=device).tril() & mask.bool()[:, None, :]
     attention = torch.cat([mask.new_ones(rows, width, prefix, dtype=torch.bool), own], dim=2)[:, None]
     scored = prefix + torch.arange(rows, device=device)[:, None] * width + torch.arange(width - keep, width, device=device)
-    head = torch.tensor(encoded[0][0][:prefix], device=device)
-    return dict(input_ids=torch.cat([head, input_ids.flatten()])[None], attention_mask=attention,
-                position_ids=torch.cat([torch.arange(prefix, device=device), (positions + prefix).flatten()])[None],
-                logits_to_keep=scored.flatten(), prefix_rows=(prefix, rows, width))
+    return dict(input_ids=torch.cat([torch.tensor(prefix_ids, device=device), input_ids.flatten()])[None],
+                attention_mask=attention, logits_to_keep=scored.flatten(), prefix_rows=(prefix, rows, width),
+                position_ids=torch.cat([torch.arange(prefix, device=device), (positions + prefix).flatten()])[None])
