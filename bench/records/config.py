@@ -62,11 +62,10 @@ class FinetuneConfig(Strict):
     batch_tokens: int = Field(512, ge=16)
     # a part whose rows run longer than this keeps only each decoder layer's input and recomputes the rest in the
     # backward pass: the same gradients up to float rounding (so the setting is in the adapter's key). It trades
-    # time for memory: on synth_qa's ft_rag
-    # rows (~315 tokens, parts of one row) steps run 1.38x slower (8.4 against 6.1 s, fp32). With the process on
-    # mimalloc (bench/run/allocator.py) the default bench's ft_rag stage peaks at 2,395 MB without it, so the default
-    # (longer than max_length's 384) recomputes nothing; under glibc's malloc that stage peaked at 3,237 MB (2,849 MB
-    # recomputing over 256 tokens). Lower it for long rows where memory is short
+    # time for memory: on synth_qa's ft_rag rows (~315 tokens, parts of one row) steps run 1.38x slower (8.4 against
+    # 6.1 s, fp32). With the process on mimalloc (bench/run/allocator.py) the default bench's ft_rag stage peaks at
+    # 2,395 MB without it, so the default (longer than max_length's 384) recomputes nothing; under glibc's malloc
+    # that stage peaked at 3,237 MB (2,849 MB recomputing over 256 tokens). Lower it for long rows where memory is short
     recompute_over: int = Field(512, ge=0)
     max_length: int = Field(384, ge=16)
     max_examples: int | None = Field(None, ge=1)  # cap on training examples (a seeded sample), for large train sets

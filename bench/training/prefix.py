@@ -48,7 +48,8 @@ def prefix_attention(module, query, key, value, attention_mask, prefix_rows: tup
     def by_row(states: torch.Tensor) -> torch.Tensor:  # (1, heads, prefix + rows x width, dim) -> (rows, heads, width, dim)
         return states[0, :, prefix:].unflatten(1, (rows, width)).transpose(0, 1)
 
-    keys, values = (torch.cat([states[:, :, :prefix].expand(rows, -1, -1, -1), by_row(states)], dim=2) for states in (key, value))
+    keys, values = (torch.cat([states[:, :, :prefix].expand(rows, -1, -1, -1), by_row(states)], dim=2)
+                    for states in (key, value))
     tail, _ = sdpa_attention_forward(module, by_row(query), keys, values, attention_mask, **kwargs)
     return torch.cat([head, tail.reshape(1, rows * width, *tail.shape[2:])], dim=1), None
 
