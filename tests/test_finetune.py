@@ -127,8 +127,7 @@ def test_a_shared_prompt_prefix_run_once_gives_the_same_loss_and_gradient(tiny_m
                                             ("weight?", "1.2 kg")]]
     batch = [encode_pair(tokenizer, TrainPair(p, t), 64) for p, t in texts]
     assert shared_prefix(batch) >= prefix.SHARED_PREFIX_MIN
-    calls = []
-    monkeypatch.setattr(prefix, "sdpa_attention_forward", recording(prefix.sdpa_attention_forward, calls))
+    calls = attention_calls(monkeypatch)
 
     def loss_and_gradient():
         model.zero_grad()
@@ -137,19 +136,13 @@ def test_a_shared_prompt_prefix_run_once_gives_the_same_loss_and_gradient(tiny_m
         return loss.detach(), torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])
 
     shared = loss_and_gradient()
-    assert {query.shape[0] for query in calls} == {1, len(batch)}  # the prefix once, then the rows: split attention ran
+    assert {masked for masked, _ in calls} == {False, True}  # the prefix (unmasked), then the rows: split attention ran
     monkeypatch.setattr(prefix, "SHARED_PREFIX_MIN", 10_000)
+    calls.clear()
     whole = loss_and_gradient()
+    assert all(masked for masked, _ in calls)  # padded rows, each run whole
     assert torch.allclose(shared[0], whole[0], atol=1e-5) and torch.allclose(shared[1], whole[1], atol=1e-5)
     assert shared[1].abs().sum() > 0
-
-
-def recording(attention, calls: list):
-    """`attention` (transformers' SDPA attention function), appending each call's query to `calls`."""
-    def record(module, query, *args, **kwargs):
-        calls.append(query)
-        return attention(module, query, *args, **kwargs)
-    return record
 
 
 PAIRS = [TrainPair(f"Question: price of lamp {i}?", f"${10 + i}") for i in range(8)] * 20
