@@ -10,9 +10,11 @@ its keys and values repeated into a cache: the same computation in twice the pas
 from __future__ import annotations
 
 import torch
-from transformers import AttentionInterface, PreTrainedModel
+from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+from bench.training.sharding import transformer
 
 # a prefix shorter than this is not worth the split attention
 SHARED_PREFIX_MIN = 16
@@ -59,18 +61,12 @@ AttentionInterface.register(ATTENTION, prefix_attention)
 AttentionMaskInterface.register(ATTENTION, sdpa_mask)
 
 
-def base_model(model) -> PreTrainedModel:
-    """The transformers model inside a peft model and DDP's wrapper."""
-    model = getattr(model, "module", model)
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
 def train_prefix_once(model, max_length: int):
     """The model, set to attend with `prefix_attention` where it can: it runs transformers' SDPA attention through the
     attention interface, and no sliding window (which the rows' mask does not apply) is shorter than a row may be.
     Set for the model's whole training: without a layout, `prefix_attention` is SDPA attention, and a layer whose
     activations are recomputed in the backward pass must attend as it did in the forward pass."""
-    base = base_model(model)
+    base = transformer(model)
     window = getattr(base.config, "sliding_window", None) or max_length
     if base._supports_attention_backend and base.config._attn_implementation == "sdpa" and window >= max_length:
         base.config._attn_implementation = ATTENTION  # the setter passes it to sub-configs; no validation to run
@@ -78,7 +74,7 @@ def train_prefix_once(model, max_length: int):
 
 
 def runs_prefix_once(model) -> bool:
-    return base_model(model).config._attn_implementation == ATTENTION
+    return transformer(getattr(model, "module", model)).config._attn_implementation == ATTENTION  # DDP's wrapper: .module
 
 
 def prefix_inputs(prefix_ids: list[int], input_ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor,
