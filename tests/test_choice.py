@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import torch
 
@@ -52,15 +54,20 @@ def test_plain_prompts_score_choices_after_a_space(model_and_tokenizer):
 def test_models_with_sliding_window_layers_are_detected_for_the_padded_fallback():
     from types import SimpleNamespace
 
-    from bench.models.choice import _sliding_window
-    assert _sliding_window(SimpleNamespace(layer_types=["sliding_attention", "full_attention"], sliding_window=512)) == 512
-    assert _sliding_window(SimpleNamespace(use_sliding_window=False, sliding_window=4096)) is None
-    assert _sliding_window(SimpleNamespace(layer_types=["full_attention"], sliding_window=None)) is None
+    from bench.models.prefix import sliding_window
+    assert sliding_window(SimpleNamespace(layer_types=["sliding_attention", "full_attention"], sliding_window=512)) == 512
+    assert sliding_window(SimpleNamespace(use_sliding_window=False, sliding_window=4096)) is None
+    assert sliding_window(SimpleNamespace(layer_types=["full_attention"], sliding_window=None)) is None
 
 
-def test_single_token_choices_batched_score_as_each_prompt_alone(model_and_tokenizer):
-    """Left-padded batches of prompts of different lengths give each prompt's own first-token log-probabilities."""
+def test_single_token_choices_batched_score_as_each_prompt_alone(model_and_tokenizer, monkeypatch):
+    """Left-padded batches of prompts of different lengths give each prompt's own first-token log-probabilities, the
+    chat template's system turn run once for each batch (fp32)."""
+    from bench.models import choice
+
     model, tokenizer = model_and_tokenizer
+    prefixes, run = [], choice.prefixed_batch
+    monkeypatch.setattr(choice, "prefixed_batch", lambda *a, **kw: (out := run(*a, **kw)) and prefixes.append(out[2]) or out)
     choices = ["yes", "no", "maybe"]
     tree = ChoiceTree(choice_token_ids(tokenizer, choices))
     assert not tree.prefixes  # one token each in this vocabulary: the batched path
@@ -72,3 +79,5 @@ def test_single_token_choices_batched_score_as_each_prompt_alone(model_and_token
         alone = choice_logprobs(model, ids, tree)
         assert result.logprobs == pytest.approx(alone.tolist(), abs=1e-4) and result.prompt_tokens == ids.shape[1]
         assert result.label == choices[int(alone.argmax())] and result.choice_tokens == 0
+    first_batch = sorted((tokenizer(p, add_special_tokens=False).input_ids for p in prompts), key=len)[:3]
+    assert prefixes == [len(os.path.commonprefix(first_batch)), 0] and prefixes[0] >= 16  # the second holds one prompt

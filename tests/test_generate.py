@@ -1,3 +1,5 @@
+import os
+
 from bench.models.generate import generate
 from bench.models.loading import format_prompt, load_generator
 
@@ -103,3 +105,32 @@ def test_a_preallocated_layer_holds_what_concatenation_would_through_crops_selec
             layer.batch_select_indices(torch.tensor([0, 2]))
             expected = expected[[0, 2], :, :-1]
             steps = [s[[0, 2]] for s in steps]
+
+
+def test_a_shared_prompt_prefix_runs_once_and_gives_the_outputs_of_whole_prompts(tiny_model_dir, monkeypatch):
+    import torch
+
+    from bench.models import generate as generation, prefix
+
+    model, tokenizer = load_generator(str(tiny_model_dir), "cpu", precision="fp32")
+    instruction = "Answer with a short phrase only. If you do not know, say so.\nQuestion: "
+    prompts = [format_prompt(tokenizer, instruction + q) for q in ["Price?", "What is the warranty of the Velkor Aero 3 drone?", "Color?"]]
+    cached, run = [], model.generate
+    monkeypatch.setattr(model, "generate", lambda **kw: cached.append(kw["past_key_values"].get_seq_length()) or run(**kw))
+    shared = generate(model, tokenizer, prompts, max_new_tokens=12, batch_size=3, stop_at_newline=False)
+    monkeypatch.setattr(prefix, "SHARED_PREFIX_MIN", 10**6)
+    whole = generate(model, tokenizer, prompts, max_new_tokens=12, batch_size=3, stop_at_newline=False)
+    rows = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    common = len(os.path.commonprefix(rows))
+    assert cached == [common, 0]  # the prefix was in the cache before generation began; then no prefix
+    assert [g.text for g in shared] == [g.text for g in whole]
+    assert [g.prompt_tokens for g in shared] == [g.prompt_tokens for g in whole]
+    # the first step's logits, which a tiny model's texts may not show: each row's from its prompt run whole
+    monkeypatch.setattr(prefix, "SHARED_PREFIX_MIN", 16)
+    cache = generation.preallocated_cache(model, max(map(len, rows)) + 1)
+    ids, mask, _ = prefix.prefixed_batch(model, tokenizer, rows, cache, new_tokens=1)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # as generate derives them from the mask
+    with torch.no_grad():
+        first = model(input_ids=ids[:, common:], attention_mask=mask, position_ids=positions[:, common:], past_key_values=cache).logits[:, -1]
+        alone = [model(input_ids=torch.tensor([row])).logits[0, -1] for row in rows]
+    assert torch.allclose(first, torch.stack(alone), atol=1e-5)

@@ -13,8 +13,10 @@ import time
 from dataclasses import dataclass
 
 import torch
+from transformers import DynamicCache
 
 from bench.models.loading import answer_token_ids, uses_chat_template
+from bench.models.prefix import prefixed_batch, sliding_window
 from bench.models.progress import bar_for
 
 
@@ -83,7 +85,7 @@ def choice_logprobs(model, prompt_ids: torch.Tensor, tree: ChoiceTree) -> torch.
 
 def needs_padded_batch(model, prompt_length: int, tree: ChoiceTree) -> bool:
     """A sliding attention window that the tree would overrun: score a padded batch instead."""
-    window = _sliding_window(model.config)
+    window = sliding_window(model.config)
     return window is not None and prompt_length + len(tree.prefixes) > window
 
 
@@ -92,13 +94,6 @@ def choice_pass_tokens(model, prompt_length: int, tree: ChoiceTree) -> int:
         width = max(len(ids) for ids in tree.choice_ids)
         return len(tree.choice_ids) * (width - 1)
     return len(tree.prefixes)
-
-
-def _sliding_window(config) -> int | None:
-    """The attention window of models with sliding-window layers (Gemma 3, Mistral), else None."""
-    layer_types = getattr(config, "layer_types", None) or []
-    uses_window = "sliding_attention" in layer_types or getattr(config, "use_sliding_window", False)
-    return getattr(config, "sliding_window", None) if uses_window else None
 
 
 def _padded_batch_logprobs(model, prompt_ids: torch.Tensor, choice_ids: list[list[int]]) -> torch.Tensor:
@@ -146,14 +141,11 @@ def choose_single_tokens(model, tokenizer, prompts: list[str], choices: list[str
     results: dict[int, ChoiceResult] = {}
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
-        began, width = time.perf_counter(), max(len(encoded[i]) for i in batch)
-        ids = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for row, i in enumerate(batch):
-            ids[row, width - len(encoded[i]):], mask[row, width - len(encoded[i]):] = torch.tensor(encoded[i]), 1
+        began, cache = time.perf_counter(), DynamicCache(config=model.config)
+        ids, mask, prefix = prefixed_batch(model, tokenizer, [encoded[i] for i in batch], cache, new_tokens=0)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding must not shift positions
-        logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
-                       position_ids=positions.to(model.device), logits_to_keep=1).logits[:, -1]
+        logits = model(input_ids=ids[:, prefix:], attention_mask=mask, position_ids=positions[:, prefix:],
+                       past_key_values=cache, logits_to_keep=1).logits[:, -1]
         scores = logits.float().log_softmax(-1)[:, first_tokens]
         share = (time.perf_counter() - began) / len(batch)
         for row, i in enumerate(batch):

@@ -9,6 +9,7 @@ from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
 from bench.models.loading import uses_chat_template
+from bench.models.prefix import prefixed_batch
 from bench.models.progress import bar_for
 
 
@@ -91,13 +92,14 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
     with bar_for(bar, total=len(prompts), desc=desc, unit="q") as bar:
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            enc = tokenizer.pad({"input_ids": [token_ids[i] for i in batch]}, return_tensors="pt").to(model.device)  # left, as loaded
             began = time.perf_counter()
-            cache = preallocated_cache(model, enc["input_ids"].shape[1] + max_new_tokens)
-            out = model.generate(**enc, max_new_tokens=max_new_tokens, num_beams=1, eos_token_id=stops,
-                                 pad_token_id=tokenizer.pad_token_id, past_key_values=cache, **decoding)
+            rows = [token_ids[i] for i in batch]
+            cache = preallocated_cache(model, max(map(len, rows)) + max_new_tokens)
+            ids, mask, _ = prefixed_batch(model, tokenizer, rows, cache, max_new_tokens)
+            out = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, num_beams=1,
+                                 eos_token_id=stops, pad_token_id=tokenizer.pad_token_id, past_key_values=cache, **decoding)
             share = (time.perf_counter() - began) / len(batch)
-            new_tokens = out[:, enc["input_ids"].shape[1]:]
+            new_tokens = out[:, ids.shape[1]:]
             stop_tensor = torch.tensor(stops, device=out.device)
             for row, i in enumerate(batch):
                 produced = new_tokens[row]
@@ -106,6 +108,6 @@ def generate(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_si
                 text = tokenizer.decode(produced[:length], skip_special_tokens=True).strip()
                 if stop_at_newline:
                     text = text.split("\n", 1)[0].strip()
-                results[i] = Generation(text, int(enc["attention_mask"][row].sum()), length, share)
+                results[i] = Generation(text, int(mask[row].sum()), length, share)
             bar.update(len(batch))
     return [results[i] for i in range(len(prompts))]
