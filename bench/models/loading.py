@@ -88,7 +88,7 @@ def answering_dtype(device: str, precision: str = "auto") -> torch.dtype:
 
 def load_generator(path: str, device: str, adapter: Path | None = None, chat_template: str = "auto", precision: str = "auto"):
     """(model, tokenizer) in eval mode, for answering only. A LoRA adapter is merged: generation with an unmerged one
-    is ~30% slower. In bf16 on a CPU the linear layers' weights are packed for oneDNN (bench/models/packing.py)."""
+    is ~30% slower. On a CPU the linear layers' weights are packed for oneDNN (bench/models/packing.py)."""
     dtype = answering_dtype(device, precision)
     if adapter is not None and not (adapter / "adapter_config.json").exists():  # full fine-tuning saved a whole model
         model = load_model(str(adapter), dtype, fine_tuned=True)
