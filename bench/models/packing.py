@@ -34,8 +34,8 @@ def packed_product(x: torch.Tensor, packed: torch.Tensor, bias: torch.Tensor | N
 
 class PackedLinear(torch.nn.Module):
     """An eval-only stand-in for a bf16 or fp32 `nn.Linear`: its products (bf16: to the last bit but in rare
-    long-prefill cases; fp32: in another rounding order), from a weight reordered once. `rows_hint` is the row count oneDNN lays the weight out for (a decoding batch);
-    every other row count runs on the same layout."""
+    long-prefill cases; fp32: in another rounding order), from a weight reordered once. `rows_hint` is the row count
+    oneDNN lays the weight out for (a decoding batch); every other row count runs on the same layout."""
 
     def __init__(self, linear: torch.nn.Linear, rows_hint: int = 16):
         super().__init__()
@@ -187,4 +187,3 @@ def release_weights_file(model) -> None:
     beside their packed copies (SmolLM2-135M: +510 MB training in bf16, +700 MB answering in fp32)."""
     for tensor in [*model.parameters(), *model.buffers()]:
         tensor.data = tensor.data.clone()
-
