@@ -9,6 +9,8 @@ its keys and values repeated into a cache: the same computation in twice the pas
 (8 rows of 72 tokens, 49 of them shared; bf16 on packed weights, 2 cores) took 0.37 against 0.42 s."""
 from __future__ import annotations
 
+import os
+
 import torch
 from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
@@ -25,11 +27,7 @@ def shared_prefix(encoded: list[tuple[list[int], int]]) -> int:
     """How many leading ids every row shares (a chat template's system turn and the task's instruction), stopping
     short of each row's last prompt token, whose logit predicts its first target."""
     limit = min(len(ids) - n_target - 1 for ids, n_target in encoded)
-    first = encoded[0][0]
-    for length in range(limit):
-        if any(ids[length] != first[length] for ids, _ in encoded[1:]):
-            return length
-    return max(limit, 0)
+    return max(0, min(len(os.path.commonprefix([ids for ids, _ in encoded])), limit))
 
 
 def part_prefix(encoded: list[tuple[list[int], int]], share_prefix: bool = True) -> int:
