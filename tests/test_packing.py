@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -8,7 +10,9 @@ from bench.models.packing import FrozenLinear, PackedLinear, can_pack, fusable, 
 from bench.records.config import FinetuneConfig
 from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model
 
+needs_onednn = pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="this torch has no oneDNN: nothing is packed")
 needs_onednn_bf16 = pytest.mark.skipif(not onednn_bf16(), reason="this CPU's torch has no oneDNN bf16 kernels: nothing is packed")
+needs_proc_maps = pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads Linux's /proc/self/maps")
 
 
 @needs_onednn_bf16
@@ -26,6 +30,7 @@ def test_a_packed_linear_gives_the_linear_products_with_and_without_bias():
             torch.testing.assert_close(got, expected)
 
 
+@needs_onednn
 @pytest.mark.parametrize("dtype", [torch.float32, pytest.param(torch.bfloat16, marks=needs_onednn_bf16)])
 def test_every_linear_of_a_cpu_model_is_packed_and_it_scores_as_before(tiny_model_dir, dtype):
     plain = load_model(str(tiny_model_dir), dtype).eval()
@@ -45,6 +50,8 @@ def test_fp16_models_answer_unpacked(tiny_model_dir):
     assert type(model.lm_head) is torch.nn.Linear
 
 
+@needs_onednn
+@needs_proc_maps
 def test_packing_lets_go_of_the_mapped_weights_file(tiny_model_dir):
     def in_file(model) -> int:  # tensors whose memory lies in the weights file's mapping (Linux's /proc/self/maps)
         ranges = [[int(a, 16) for a in line.split()[0].split("-")] for line in open("/proc/self/maps") if str(tiny_model_dir) in line]
