@@ -8,14 +8,15 @@ once with the prompt prefix every row shares run once per part and once with eve
 
 Training runs in `--precision`, as `finetune.precision` (auto: for LoRA bf16 where bf16 matmuls are fast and oneDNN can
 multiply from packed frozen weights, all else fp32; full fine-tuning fp32 on a CPU; bf16: LoRA over packed or bf16
-frozen weights, full fine-tuning under bf16 autocast). MFU is the model FLOPs per second over the matmul peak measured
-here at the start in that precision (2048 x 2048, these threads; bf16's peak is ~3x fp32's on AMD EPYC Zen 4 and ~5x
-on Xeons with AMX, so bf16 runs faster at a lower MFU; a bf16 line also gives its fraction of the fp32 peak),
-counting 2N FLOPs per token forward and 2N backward for LoRA (no weight gradients of the frozen weights),
-6N for full fine-tuning, N the non-embedding parameters, and counting every token of every row even where the
-shared prefix ran once (so sharing shows as a higher MFU than the hardware does) and not counting the forward pass
-that rows over `finetune.recompute_over` tokens run again (so recomputing shows as a lower one). Figures vary 2-6x
-with other load on the cores. Like the ftrag command, it runs on mimalloc unless FTRAG_ALLOCATOR says otherwise.
+frozen weights, full fine-tuning under bf16 autocast). Tokens/s counts every token of every row. MFU is the model
+FLOPs per second over the matmul peak measured right after the line's steps, in that precision (2048 x 2048, these
+threads; bf16's peak is ~3x fp32's on AMD EPYC Zen 4 and ~5x on Xeons with AMX, so bf16 runs faster at a lower MFU;
+a bf16 line also gives its fraction of the fp32 peak). It counts 2N FLOPs per token forward and 2N backward for LoRA
+(no weight gradients of the frozen weights), 6N for full fine-tuning, N the non-embedding parameters, over the tokens
+the model ran: a part's shared prefix once, each row's own tokens, not padding (so sharing the prefix shows as more
+tokens/s, not as a higher MFU), and not the forward pass that rows over `finetune.recompute_over` tokens run again (so
+recomputing shows as a lower one). Figures vary 2-6x with other load on the cores. Like the ftrag command, it runs on
+mimalloc unless FTRAG_ALLOCATOR says otherwise.
 """
 from __future__ import annotations
 
@@ -43,10 +44,13 @@ def read_jsonl(name: str) -> list[dict]:
     return [json.loads(line) for line in (TASK / name).read_text().splitlines() if line.strip()]
 
 
-def matmul_peak(dtype: torch.dtype = torch.float32, size: int = 2048, reps: int = 10) -> float:
-    """Measured matmul FLOP/s in `dtype` on these threads (the best of three timings)."""
+def matmul_peak(dtype: torch.dtype = torch.float32, size: int = 2048, seconds: float = 1.0) -> float:
+    """Measured matmul FLOP/s in `dtype` on these threads (the best of three timings of about `seconds` each: a CPU
+    without bf16 kernels takes ~13 s for one bf16 product of this size, where a Xeon with AMX takes 6 ms)."""
     a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
-    a @ b
+    began = time.perf_counter()
+    a @ b  # warms up, and sizes the timed runs
+    reps = max(1, min(10, round(seconds / (time.perf_counter() - began))))
     best = float("inf")
     for _ in range(3):
         began = time.perf_counter()
@@ -54,6 +58,16 @@ def matmul_peak(dtype: torch.dtype = torch.float32, size: int = 2048, reps: int 
             a @ b
         best = min(best, (time.perf_counter() - began) / reps)
     return 2 * size**3 / best
+
+
+def mfu(flops: float, precision: str) -> str:
+    """`flops` a second as a fraction of the matmul peak in `precision`, measured now: these shared cores' speed drifts
+    (2 AMD EPYC Zen 3 cores measured 115-173 GFLOP/s in fp32 within an hour), so each line reads the peak of its own
+    minutes. A bf16 line also gives its fraction of the fp32 peak."""
+    peaks = {name: matmul_peak(dtype) for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))
+             if name in (precision, "fp32")}
+    return " ".join(f"MFU {flops / peaks[name]:5.1%} of {name}'s peak ({peaks[name] / 1e9:.0f} GFLOP/s)"
+                    for name in sorted(peaks, key=lambda name: name != precision))
 
 
 def task_pairs(tokenizer, with_context: bool) -> list[TrainPair]:
@@ -70,23 +84,28 @@ def task_pairs(tokenizer, with_context: bool) -> list[TrainPair]:
     return pairs
 
 
-def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int) -> float:
+def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int) -> tuple[float, float]:
+    """Training throughput over `steps` timed steps: every token of every row a second, and the tokens the model ran
+    a second (a part's shared prefix once, each row's own tokens; not padding), which the MFU counts."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-5, fused=fused_adamw(cfg, "cpu"))  # as the trainer's
-    tokens, began = 0, 0.0
+    tokens, ran, began = 0, 0, 0.0
     for step in range(steps + 1):  # the first step warms up and is not timed
         if step == 1:
-            began, tokens = time.perf_counter(), 0
+            began, tokens, ran = time.perf_counter(), 0, 0
         batch = encoded[(step * cfg.batch_size) % len(encoded):][: cfg.batch_size]
         targets = sum(n for _, n in batch)
         for part in split_by_tokens(batch, cfg.batch_tokens):
             with autocast(cfg, "cpu"):
                 loss = answer_loss(model, part, tokenizer.pad_token_id, "cpu", "sum", recompute_over=cfg.recompute_over) / targets
             loss.backward()
+            shared = prefix.part_prefix(part)
+            ran += shared + sum(len(ids) - shared for ids, _ in part)
         torch.nn.utils.clip_grad_norm_(params, 1.0)  # as Trainer.step: clip, update, drop the gradients
         optimizer.step(), optimizer.zero_grad(set_to_none=True)
         tokens += sum(len(ids) for ids, _ in batch)
-    return tokens / (time.perf_counter() - began)
+    seconds = time.perf_counter() - began
+    return tokens / seconds, ran / seconds
 
 
 def main() -> None:
@@ -100,9 +119,7 @@ def main() -> None:
     restart_with_allocator()
     path = resolve_generator(args.model)
     tokenizer = load_tokenizer(path)
-    peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
-    print(f"{args.model}, torch threads {torch.get_num_threads()}, measured matmul peak fp32 {peaks['fp32'] / 1e9:.0f} "
-          f"GFLOP/s, bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s")
+    print(f"{args.model}, torch threads {torch.get_num_threads()}")
     sets = {name: [encode_pair(tokenizer, p, 384) for p in task_pairs(tokenizer, context)]
             for name, context in (("closed-book QA", False), ("RAFT (2 chunks)", True))}
     shared_min = prefix.SHARED_PREFIX_MIN
@@ -120,13 +137,10 @@ def main() -> None:
             for shared in (True, False):
                 prefix.SHARED_PREFIX_MIN = shared_min if shared else 10**9
                 with kv_heads_shared("cpu"):  # as train_encoded's epochs run
-                    rate = tokens_per_second(model, tokenizer, encoded, cfg, args.steps)
-                flops = rate * flops_per_token
-                mfu = f"MFU {flops / peaks[cfg.precision]:5.1%} of {cfg.precision}'s peak"
-                if cfg.precision == "bf16":
-                    mfu += f" ({flops / peaks['fp32']:.1%} of fp32's)"
+                    rate, ran = tokens_per_second(model, tokenizer, encoded, cfg, args.steps)
                 print(f"{method:<4} {cfg.precision} {name:<16} {length:4.0f} tokens/seq  "
-                      f"{'shared prefix once' if shared else 'every row whole':<18} {rate:6.0f} tok/s  {mfu}", flush=True)
+                      f"{'shared prefix once' if shared else 'every row whole':<18} {rate:6.0f} tok/s  "
+                      f"{mfu(ran * flops_per_token, cfg.precision)}", flush=True)
         prefix.SHARED_PREFIX_MIN = shared_min
         del model
 
