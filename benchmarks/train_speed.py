@@ -64,10 +64,11 @@ def mfu(flops: float, precision: str) -> str:
     """`flops` a second as a fraction of the matmul peak in `precision`, measured now: these shared cores' speed drifts
     (2 AMD EPYC Zen 3 cores measured 115-173 GFLOP/s in fp32 within an hour), so each line reads the peak of its own
     minutes. A bf16 line also gives its fraction of the fp32 peak."""
-    peaks = {name: matmul_peak(dtype) for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))
-             if name in (precision, "fp32")}
-    return " ".join(f"MFU {flops / peaks[name]:5.1%} of {name}'s peak ({peaks[name] / 1e9:.0f} GFLOP/s)"
-                    for name in sorted(peaks, key=lambda name: name != precision))
+    fractions = []
+    for name in ["bf16", "fp32"] if precision == "bf16" else ["fp32"]:
+        peak = matmul_peak(torch.bfloat16 if name == "bf16" else torch.float32)
+        fractions.append(f"MFU {flops / peak:5.1%} of {name}'s peak ({peak / 1e9:.0f} GFLOP/s)")
+    return " ".join(fractions)
 
 
 def task_pairs(tokenizer, with_context: bool) -> list[TrainPair]:
