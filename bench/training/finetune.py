@@ -31,6 +31,7 @@ from bench.training import checkpoint
 from bench.training.compute import (autocast, frozen_dtype, fused_adamw, kv_heads_shared, packs_frozen, rounding, set_recompute,
                                     training_precision)
 from bench.training.distributed import launch
+from bench.training.flops import ModelFlops, model_flops, part_flops
 from bench.training.prefix import part_prefix, prefix_inputs, runs_prefix_once, train_prefix_once
 from bench.training.sharding import gradient_sync_off, shard, whole_state
 
@@ -167,7 +168,7 @@ class Trainer:
     device: str
     checkpoints: Path
     progress: checkpoint.Progress
-    n_params: int  # the model's parameters, frozen ones included (packed ones are no longer parameters)
+    rates: ModelFlops  # its model FLOPs per token, target and attention pair (training.flops)
     best: list[torch.Tensor] | None = None
     started: float = 0.0  # perf_counter when this process began training
     saved: float = 0.0  # perf_counter of the last checkpoint
@@ -221,7 +222,7 @@ class Trainer:
         """One update on the batch's mean target loss, its gradient summed over parts of at most `batch_tokens`
         (with several processes, DDP adds their gradients up to the whole batch's)."""
         targets, share = sum(n for _, n in batch), self.accelerator is None
-        parts, loss, tokens = self.parts(batch), 0.0, 0
+        parts, loss, tokens, flops = self.parts(batch), 0.0, 0, 0.0
         for number, (part, weight) in enumerate(parts):
             exchange = self.accelerator is None or number == len(parts) - 1  # DDP exchanges gradients once a step
             with nullcontext() if exchange else self.without_exchange():
@@ -229,12 +230,15 @@ class Trainer:
                     part_loss = answer_loss(self.model, part, self.pad_id, self.device, "sum", share, self.cfg.recompute_over) / targets
                 (part_loss * weight).backward()
             loss, tokens = loss + part_loss.item() * bool(weight), tokens + sum(len(ids) for ids, _ in part) * bool(weight)
+            flops += part_flops(part, self.rates, share and runs_prefix_once(self.model)) * bool(weight)
         if self.accelerator is not None:
-            loss, tokens = self.accelerator.reduce(torch.tensor([loss, tokens], dtype=torch.float64, device=self.device), "sum").tolist()
+            loss, tokens, flops = self.accelerator.reduce(torch.tensor([loss, tokens, flops], dtype=torch.float64, device=self.device),
+                                                          "sum").tolist()
         torch.nn.utils.clip_grad_norm_(self.params, 1.0)
         self.optimizer.step(), self.schedule.step(), self.optimizer.zero_grad(set_to_none=True)
         self.progress.losses.append(loss)
         self.progress.tokens += int(tokens)
+        self.progress.flops += flops
 
 
 def run_epoch(trainer: Trainer, encoded: list[tuple[list[int], int]], seed: int, bar) -> None:
@@ -272,7 +276,7 @@ def start(model_path: str, pad_id: int, steps: int, cfg: FinetuneConfig, device:
           init: Path | None = None, accelerator=None) -> Trainer:
     """A new trainer, or the one a killed training left in its last checkpoint."""
     model = prepare_model(model_path, cfg, device, init)
-    n_params = sum(p.numel() for p in model.parameters())  # before packing takes the frozen weights out of them
+    rates = model_flops(model)  # before packing takes the frozen weights out of its parameters
     if packs_frozen(cfg, device):
         pack_frozen(model)
     if accelerator is not None:  # DistributedDataParallel over the same parameters, or FSDP's shards in their place
@@ -281,7 +285,7 @@ def start(model_path: str, pad_id: int, steps: int, cfg: FinetuneConfig, device:
     optimizer = torch.optim.AdamW(params, lr=cfg.lr(), weight_decay=0.0, fused=fused_adamw(cfg, device))
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
     trainer = Trainer(model, params, optimizer, schedule, cfg, pad_id, device, checkpoints, checkpoint.Progress(),
-                      n_params, accelerator=accelerator)
+                      rates, accelerator=accelerator)
     restored = checkpoint.load(checkpoints, params, optimizer)
     if restored:
         trainer.progress, trainer.best = restored
@@ -332,7 +336,7 @@ def train_stats(trainer: Trainer, epochs: list, held_out: list) -> TrainStats:
     window = max(1, len(losses) // 10)
     best = progress.best_epoch if progress.best_epoch and cfg.early_stopping else progress.epoch
     return TrainStats(method=cfg.method, sequences=sum(len(e) for e in epochs[: progress.epoch]), steps=len(losses),
-                      tokens=progress.tokens, seconds=trainer.elapsed(), flops=(4 if cfg.method == "lora" else 6) * trainer.n_params * progress.tokens,
+                      tokens=progress.tokens, seconds=trainer.elapsed(), flops=progress.flops,
                       trainable_params=sum(p.numel() for p in trainer.params), first_loss=sum(losses[:window]) / window,
                       last_loss=sum(losses[-window:]) / window, peak_rss_mb=peak_memory_mb(trainer.device), device=trainer.device,
                       precision=training_precision(cfg, trainer.device),

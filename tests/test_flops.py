@@ -1,0 +1,40 @@
+import pytest
+from transformers import AutoModelForCausalLM
+
+from bench.models.loading import format_prompt, load_tokenizer
+from bench.records.config import FinetuneConfig
+from bench.training.finetune import TrainPair, TrainPlan, encode_pair, prepare_model, split_by_tokens, train_cached
+from bench.training.flops import ModelFlops, model_flops, part_flops
+from bench.training.prefix import SHARED_PREFIX_MIN, part_prefix
+
+
+def test_a_weight_costs_4_flops_a_token_frozen_and_6_trained(tiny_model_dir):
+    full = model_flops(AutoModelForCausalLM.from_pretrained(tiny_model_dir))
+    lora = model_flops(prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu"))
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    layers = sum(p.numel() for name, p in model.named_parameters() if "embed" not in name)  # the head is tied
+    adapters = sum(p.numel() for p in prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu").parameters() if p.requires_grad)
+    head = model.config.vocab_size * model.config.hidden_size
+    assert full == ModelFlops(per_token=6 * layers, per_target=6 * head, per_pair=12 * 2 * 32)
+    assert lora == ModelFlops(per_token=4 * layers + 6 * adapters, per_target=4 * head, per_pair=12 * 2 * 32)
+
+
+def test_a_shared_prefix_counts_once_and_attention_counts_causal_pairs():
+    rates = ModelFlops(per_token=1, per_target=1000, per_pair=1e6)
+    prefix = list(range(SHARED_PREFIX_MIN))
+    part = [(prefix + [100, 101, 102], 2), (prefix + [200, 201], 1)]
+    # shared: 16 + 3 + 2 tokens; pairs: the prefix's 16 x 17 / 2, each row's own tokens over the prefix and themselves
+    assert part_flops(part, rates) == 21 + 3 * 1000 + (136 + (3 * 16 + 6) + (2 * 16 + 3)) * 1e6
+    # whole: 19 + 18 tokens, 19 x 20 / 2 + 18 x 19 / 2 pairs
+    assert part_flops(part, rates, share_prefix=False) == 37 + 3 * 1000 + (190 + 171) * 1e6
+
+
+def test_training_records_the_model_flops_of_the_parts_it_ran(tiny_model_dir):
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    pairs = [TrainPair(format_prompt(tokenizer, f"Question: what does lamp {i} cost?"), f"${10 + i}") for i in range(5)]
+    cfg = FinetuneConfig(epochs=1, batch_size=8, early_stopping=False)
+    _, stats = train_cached(str(tiny_model_dir), tokenizer, TrainPlan([pairs], []), cfg, 0, "cpu")
+    encoded = [encode_pair(tokenizer, pair, cfg.max_length) for pair in pairs]
+    parts = split_by_tokens(encoded, cfg.batch_tokens)
+    assert len(parts) == 1 and part_prefix(parts[0]) >= SHARED_PREFIX_MIN  # one step, its prompt prefix run once
+    assert stats.flops == pytest.approx(part_flops(parts[0], model_flops(prepare_model(str(tiny_model_dir), cfg, "cpu"))))
