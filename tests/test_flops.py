@@ -9,14 +9,13 @@ from bench.training.prefix import SHARED_PREFIX_MIN, part_prefix
 
 
 def test_a_weight_costs_4_flops_a_token_frozen_and_6_trained(tiny_model_dir):
-    full = model_flops(AutoModelForCausalLM.from_pretrained(tiny_model_dir))
-    lora = model_flops(prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu"))
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    lora = prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu")
     layers = sum(p.numel() for name, p in model.named_parameters() if "embed" not in name)  # the head is tied
-    adapters = sum(p.numel() for p in prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu").parameters() if p.requires_grad)
-    head = model.config.vocab_size * model.config.hidden_size
-    assert full == ModelFlops(per_token=6 * layers, per_target=6 * head, per_pair=12 * 2 * 32)
-    assert lora == ModelFlops(per_token=4 * layers + 6 * adapters, per_target=4 * head, per_pair=12 * 2 * 32)
+    adapters = sum(p.numel() for p in lora.parameters() if p.requires_grad)
+    head, pair = model.config.vocab_size * model.config.hidden_size, 12 * 2 * 32  # 2 layers, 4 heads of 8
+    assert model_flops(model) == ModelFlops(per_token=6 * layers, per_target=6 * head, per_pair=pair)
+    assert model_flops(lora) == ModelFlops(per_token=4 * layers + 6 * adapters, per_target=4 * head, per_pair=pair)
 
 
 def test_a_shared_prefix_counts_once_and_attention_counts_causal_pairs():
