@@ -221,7 +221,8 @@ class Trainer:
     def step(self, batch: list[tuple[list[int], int]]) -> None:
         """One update on the batch's mean target loss, its gradient summed over parts of at most `batch_tokens`
         (with several processes, DDP adds their gradients up to the whole batch's)."""
-        targets, share = sum(n for _, n in batch), self.accelerator is None
+        # whether each part runs its rows' shared prompt prefix once, as answer_loss and the FLOPs count both read
+        targets, share = sum(n for _, n in batch), self.accelerator is None and runs_prefix_once(self.model)
         parts, loss, tokens, flops = self.parts(batch), 0.0, 0, 0.0
         for number, (part, weight) in enumerate(parts):
             exchange = self.accelerator is None or number == len(parts) - 1  # DDP exchanges gradients once a step
@@ -230,7 +231,7 @@ class Trainer:
                     part_loss = answer_loss(self.model, part, self.pad_id, self.device, "sum", share, self.cfg.recompute_over) / targets
                 (part_loss * weight).backward()
             loss, tokens = loss + part_loss.item() * bool(weight), tokens + sum(len(ids) for ids, _ in part) * bool(weight)
-            flops += part_flops(part, self.rates, share and runs_prefix_once(self.model)) * bool(weight)
+            flops += part_flops(part, self.rates, share) * bool(weight)
         if self.accelerator is not None:
             loss, tokens, flops = self.accelerator.reduce(torch.tensor([loss, tokens, flops], dtype=torch.float64, device=self.device),
                                                           "sum").tolist()
