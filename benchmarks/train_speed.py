@@ -12,7 +12,7 @@ frozen weights, full fine-tuning under bf16 autocast). Tokens/s counts every tok
 FLOPs per second over the matmul peak measured right after the line's steps, in that precision (2048 x 2048, these
 threads; bf16's peak is ~3x fp32's on AMD EPYC Zen 4 and ~5x on Xeons with AMX, so bf16 runs faster at a lower MFU;
 a bf16 line also gives its fraction of the fp32 peak). It counts the model FLOPs as training's own count does
-(`bench/training/flops.py`, PaLM's MFU with causal attention's half of the score matrix): per token the model ran (a
+(`bench/models/flops.py`, PaLM's MFU with causal attention's half of the score matrix): per token the model ran (a
 part's shared prefix once, each row's own tokens, not padding: so sharing the prefix shows as more tokens/s, not as a
 higher MFU), per target token the LM head scores, per (query, key) pair attention relates. The forward pass that rows
 over `finetune.recompute_over` tokens run again is not counted (so recomputing shows as a lower MFU). Figures vary 2-6x
@@ -28,15 +28,16 @@ from pathlib import Path
 import torch
 
 from bench.arms.prompts import QA_INSTRUCTION, build_user_text
+from bench.models.flops import model_flops, part_flops
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.models.packing import pack_frozen
 from bench.models.presets import resolve_generator
 from bench.records.config import FinetuneConfig
+from bench.records.manifest import ModelFlops
 from bench.run.allocator import bound_onednn_cache, restart_with_allocator
 from bench.training import prefix
 from bench.training.compute import autocast, fused_adamw, kv_heads_shared, packs_frozen, training_precision
 from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model, split_by_tokens
-from bench.training.flops import ModelFlops, model_flops, part_flops
 
 TASK = Path(__file__).resolve().parent.parent / "tasks" / "synth_qa"
 
@@ -102,7 +103,7 @@ def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int
             with autocast(cfg, "cpu"):
                 loss = answer_loss(model, part, tokenizer.pad_token_id, "cpu", "sum", recompute_over=cfg.recompute_over) / targets
             loss.backward()
-            done += part_flops(part, rates)
+            done += part_flops(part, rates, prefix.part_prefix(part))
         torch.nn.utils.clip_grad_norm_(params, 1.0)  # as Trainer.step: clip, update, drop the gradients
         optimizer.step(), optimizer.zero_grad(set_to_none=True)
         tokens += sum(len(ids) for ids, _ in batch)

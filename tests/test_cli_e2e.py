@@ -44,6 +44,10 @@ def test_run_answers_every_item_with_every_arm_and_writes_the_report(finished_ru
         assert (min(r["retrieval_seconds"] for r in records) > 0) == (arm in ("rag", "ft_rag"))
         assert all(r["seconds"] >= r["retrieval_seconds"] for r in records)
     assert scores["arms"]["ft"]["cost"]["train"]["tokens"] > 0 and scores["arms"]["base"]["cost"]["train"] is None
+    # a query's model FLOPs, from the generator's rates the run stored: less than 2 x every parameter x every token
+    rates, base = json.loads((finished_run / "run.json").read_text())["query_rates"], scores["arms"]["base"]["cost"]
+    assert rates["per_token"] > 0 and rates["per_pair"] > 0
+    assert 0 < base["query_flops"] < 2 * scores["n_params"] * (base["prompt_tokens_mean"] + base["output_tokens_mean"])
     assert scores["arms"]["rag"]["retrieval"]["k"] == 2  # the task's override
     assert scores["break_even"]["arms"] == ["ft", "rag"]
     report = (finished_run / "report.md").read_text()

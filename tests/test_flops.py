@@ -1,14 +1,15 @@
 import pytest
 from transformers import AutoModelForCausalLM
 
-from bench.models.loading import format_prompt, load_tokenizer
+from bench.models.flops import model_flops, part_flops
+from bench.models.loading import format_prompt, load_tokenizer, model_shape
 from bench.records.config import FinetuneConfig
+from bench.records.manifest import ModelFlops
 from bench.training.finetune import TrainPair, TrainPlan, encode_pair, prepare_model, split_by_tokens, train_cached
-from bench.training.flops import ModelFlops, model_flops, part_flops
 from bench.training.prefix import SHARED_PREFIX_MIN, part_prefix
 
 
-def test_a_weight_costs_4_flops_a_token_frozen_and_6_trained(tiny_model_dir):
+def test_a_weight_costs_2_flops_a_token_answering_4_training_frozen_and_6_trained(tiny_model_dir):
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     lora = prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu")
     layers = sum(p.numel() for name, p in model.named_parameters() if "embed" not in name)  # the head is tied
@@ -16,6 +17,10 @@ def test_a_weight_costs_4_flops_a_token_frozen_and_6_trained(tiny_model_dir):
     head, pair = model.config.vocab_size * model.config.hidden_size, 12 * 2 * 32  # 2 layers, 4 heads of 8
     assert model_flops(model) == ModelFlops(per_token=6 * layers, per_target=6 * head, per_pair=pair)
     assert model_flops(lora) == ModelFlops(per_token=4 * layers + 6 * adapters, per_target=4 * head, per_pair=pair)
+    # answering: 2 a weight forward, attention's 4 of its 12; the same from the config alone (no weights loaded)
+    answering = ModelFlops(per_token=2 * layers, per_target=2 * head, per_pair=pair / 3)
+    assert model_flops(model, training=False) == answering
+    assert model_shape(str(tiny_model_dir)) == (model.num_parameters(), answering)
 
 
 def test_a_shared_prefix_counts_once_and_attention_counts_causal_pairs():
@@ -23,9 +28,10 @@ def test_a_shared_prefix_counts_once_and_attention_counts_causal_pairs():
     prefix = list(range(SHARED_PREFIX_MIN))
     part = [(prefix + [100, 101, 102], 2), (prefix + [200, 201], 1)]
     # shared: 16 + 3 + 2 tokens; pairs: the prefix's 16 x 17 / 2, each row's own tokens over the prefix and themselves
-    assert part_flops(part, rates) == 21 + 3 * 1000 + (136 + (3 * 16 + 6) + (2 * 16 + 3)) * 1e6
+    assert part_flops(part, rates, part_prefix(part)) == 21 + 3 * 1000 + (136 + (3 * 16 + 6) + (2 * 16 + 3)) * 1e6
     # whole: 19 + 18 tokens, 19 x 20 / 2 + 18 x 19 / 2 pairs
-    assert part_flops(part, rates, share_prefix=False) == 37 + 3 * 1000 + (190 + 171) * 1e6
+    assert part_prefix(part, share_prefix=False) == 0
+    assert part_flops(part, rates, 0) == 37 + 3 * 1000 + (190 + 171) * 1e6
 
 
 def test_training_records_the_model_flops_of_the_parts_it_ran(tiny_model_dir):
@@ -36,4 +42,5 @@ def test_training_records_the_model_flops_of_the_parts_it_ran(tiny_model_dir):
     encoded = [encode_pair(tokenizer, pair, cfg.max_length) for pair in pairs]
     parts = split_by_tokens(encoded, cfg.batch_tokens)
     assert len(parts) == 1 and part_prefix(parts[0]) >= SHARED_PREFIX_MIN  # one step, its prompt prefix run once
-    assert stats.flops == pytest.approx(part_flops(parts[0], model_flops(prepare_model(str(tiny_model_dir), cfg, "cpu"))))
+    rates = model_flops(prepare_model(str(tiny_model_dir), cfg, "cpu"))
+    assert stats.flops == pytest.approx(part_flops(parts[0], rates, part_prefix(parts[0])))

@@ -109,3 +109,18 @@ def test_cached_training_and_index_seconds_are_priced_on_the_device_that_measure
     assert cost.one_off_usd == pytest.approx(2 * prices.gpu_hour_usd)  # an hour of training and an hour of indexing, on a GPU
     assert cost.usd_per_1k_queries == pytest.approx(0.5 * 1000 / 3600 * prices.cpu_hour_usd)  # queries answered here, on a CPU
     assert cost.query_flops == 2 * 1000 * (90 + 10)
+
+
+def test_a_query_costs_the_forward_model_flops_of_its_prompt_and_what_followed_it():
+    from bench.eval.cost import query_flops
+    from bench.records.manifest import ModelFlops
+    from bench.records.predictions import Prediction
+
+    rates = ModelFlops(per_token=1, per_target=1000, per_pair=1e6)
+    generated = Prediction(id="1", input="q", prompt_hash="0", output="a b c", prompt_tokens=10, output_tokens=3, seconds=0.1)
+    # 10 prompt tokens and the 2 outputs fed back, the head on 3 positions, 12 x 13 / 2 causal pairs
+    assert query_flops(generated, rates, 0) == 12 + 3 * 1000 + 78 * 1e6
+    chosen = generated.model_copy(update={"output": "yes", "choice_logprobs": [-0.1, -2.0], "output_tokens": 4})
+    # the prompt, then 4 tree tokens over it and themselves; the head on the prompt's last position and the tree's
+    assert query_flops(chosen, rates, 0) == 14 + 5 * 1000 + (55 + 4 * 11) * 1e6
+    assert query_flops(generated, None, 1000) == 2 * 1000 * 13  # a run.json without rates: an older ftrag's count

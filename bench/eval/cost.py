@@ -6,7 +6,7 @@ import numpy as np
 
 from bench.records.arms import ARMS
 from bench.records.config import PriceConfig
-from bench.records.manifest import RunManifest
+from bench.records.manifest import ModelFlops, RunManifest, causal_pairs
 from bench.records.predictions import Prediction
 from bench.records.scores import BreakEven, Cost, Definition
 
@@ -42,11 +42,26 @@ def cost_block(run: RunManifest, arm_name: str, predictions: list[Prediction]) -
         train=train, index=index, one_off_seconds=one_off_seconds, one_off_usd=one_off_usd,
         query_seconds_p50=float(np.percentile(seconds, 50)), query_seconds_p95=float(np.percentile(seconds, 95)),
         query_seconds_mean=float(np.mean(seconds)), prompt_tokens_mean=prompt_tokens, output_tokens_mean=output_tokens,
-        query_flops=2 * run.n_params * (prompt_tokens + output_tokens),
+        query_flops=float(np.mean([query_flops(p, run.query_rates, run.n_params) for p in predictions])),
         usd_per_1k_queries=usd_per_1k_queries(prices, rate, float(np.mean(seconds)), prompt_tokens, output_tokens),
         hour_rate_usd=rate, priced_by_tokens=prices.by_tokens, device=run.device,
         peak_memory_mb=max(memory) if memory else None,
     )
+
+
+def query_flops(prediction: Prediction, rates: ModelFlops | None, n_params: int) -> float:
+    """The forward model FLOPs of one query served alone (models.flops): its whole prompt, however much of it the batch
+    shared. Generation: the prompt and the output fed back attend causally, the LM head reads one position per
+    generated token. A label choice: the choice pass's tokens attend to the prompt and to themselves (their ancestors in the choice tree,
+    not counted, are a few tokens each), the head reads the prompt's last position and each of them. Without `rates`
+    (a run.json of an older ftrag), 2 x every parameter x every token, as that ftrag counted."""
+    prompt, after = prediction.prompt_tokens, prediction.output_tokens
+    if rates is None:
+        return 2 * n_params * (prompt + after)
+    if prediction.choice_logprobs is not None:
+        return rates.of(tokens=prompt + after, targets=1 + after, pairs=causal_pairs(prompt) + after * (prompt + 1))
+    ran = prompt + max(after - 1, 0)  # the last generated token is never fed back
+    return rates.of(tokens=ran, targets=after, pairs=causal_pairs(ran))
 
 
 def usd_per_1k_queries(prices: PriceConfig, rate: float, seconds: float, prompt_tokens: float, output_tokens: float) -> float:

@@ -11,9 +11,11 @@ from peft import PeftModel
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from bench.models.device import resolve_precision
+from bench.models.flops import model_flops
 from bench.models.packing import pack_linears
 from bench.models.presets import GENERATOR_PRESETS
 from bench.records.errors import UserError
+from bench.records.manifest import ModelFlops
 
 
 # Weights are data, never code: no repository code runs (trust_remote_code stays off) and nothing is unpickled
@@ -117,8 +119,9 @@ def format_prompt(tokenizer, user_text: str) -> str:
     return user_text + "\nAnswer:"
 
 
-def count_parameters(path: str) -> int:
-    """Parameter count without loading weights (meta device), for FLOP estimates."""
+def model_shape(path: str) -> tuple[int, ModelFlops]:
+    """The model's parameter count and the FLOP rates of its answering (models.flops), from its config alone (meta
+    device, no weights loaded)."""
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(path, trust_remote_code=False))
-    return sum(p.numel() for p in model.parameters())
+    return sum(p.numel() for p in model.parameters()), model_flops(model, training=False)

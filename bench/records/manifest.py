@@ -18,6 +18,24 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
 
 
+class ModelFlops(Record):
+    """A model's FLOP rates as it trains or answers (bench/models/flops.py): per token it runs, per position whose
+    next-token distribution is read (the LM head runs there), per causal (query, key) pair its attention relates."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_token: float
+    per_target: float
+    per_pair: float
+
+    def of(self, tokens: float, targets: float, pairs: float) -> float:
+        return self.per_token * tokens + self.per_target * targets + self.per_pair * pairs
+
+
+def causal_pairs(n: float, before: float = 0) -> float:
+    """The (query, key) pairs of `n` tokens that attend to `before` earlier tokens and causally to themselves."""
+    return n * before + n * (n + 1) / 2
+
+
 class TrainStats(Record):
     """What training one adapter cost, measured when it was trained (a cached adapter keeps these)."""
 
@@ -26,7 +44,7 @@ class TrainStats(Record):
     steps: int
     tokens: int  # tokens through the model, padding excluded
     seconds: float
-    flops: float  # model FLOPs of the steps run (training.flops); adapters trained before 2026-12-06 keep their
+    flops: float  # model FLOPs of the steps run (models.flops); adapters trained before 2026-12-06 keep their
     # estimate, 4 (LoRA) or 6 (full) x parameters x tokens
     trainable_params: int
     first_loss: float
@@ -84,6 +102,9 @@ class RunManifest(Record):
     answering_precision: str = "fp32"  # what generation.precision resolved to on this device
     device: str
     n_params: int
+    # the generator's FLOP rates answering (models.flops), for each query's model FLOPs; None in the run.json of an older
+    # ftrag, whose queries then count 2 x every parameter x (prompt + output tokens), as that ftrag did
+    query_rates: ModelFlops | None = None
     index: IndexStats | None = None  # retrieval's one-off cost (corpus index, plus the kNN example index)
     adapters: list[Adapter] = []
     timings: dict[str, float] = {}  # seconds per stage in the invocation that wrote this file

@@ -17,7 +17,7 @@ from bench.models.device import release_memory, resolve_precision, stage_peak_mb
 from bench.models.loading import uses_chat_template
 from bench.records.config import RunConfig
 from bench.records.layout import RunFolder
-from bench.records.manifest import Adapter, Environment, IndexStats, RunManifest
+from bench.records.manifest import Adapter, Environment, IndexStats, ModelFlops, RunManifest
 from bench.run import allocator
 
 
@@ -33,6 +33,7 @@ class RunContext:
     generator_path: str
     sources: Sources
     n_params: int = 0
+    query_rates: ModelFlops | None = None  # the generator's FLOP rates answering (models.flops)
     index_stats: IndexStats | None = None
     adapters: dict[tuple[str, int], Adapter] = field(default_factory=dict)  # (weights, seed) -> adapter
     timings: dict[str, float] = field(default_factory=dict)
@@ -69,6 +70,7 @@ class RunContext:
     def manifest(self) -> RunManifest:
         return RunManifest(task=self.task.name, task_folder=str(self.task.folder.resolve()), data_hash=self.task.data_hash,
                            config=self.cfg, generator_path=self.generator_path, device=self.device, n_params=self.n_params,
+                           query_rates=self.query_rates,
                            prompt_format="chat template" if uses_chat_template(self.sources.tokenizer) else "plain",
                            answering_precision=self.answering_precision,
                            index=self.index_stats, adapters=list(self.adapters.values()), timings=self.timings,

@@ -19,7 +19,7 @@ from bench.data.tasks import Task, select_items, uses_paraphrases
 from bench.eval.metrics import metric_family
 from bench.eval.scoring import score_run
 from bench.models.device import pick_device, stage_peak_mb
-from bench.models.loading import count_parameters, load_generator, load_tokenizer
+from bench.models.loading import load_generator, load_tokenizer, model_shape
 from bench.models.presets import resolve_embedder, resolve_generator
 from bench.records.arms import ARMS, Arm
 from bench.records.cache import stage_key
@@ -80,7 +80,7 @@ def prepare(cfg: RunConfig, task: Task, folder: RunFolder) -> RunContext:
     kind, labels = task.spec.kind, task.spec.labels
     sources = Sources(kind, task.spec.prompts.instruction or default_instruction(kind, labels), load_tokenizer(generator_path, cfg.model.chat_template),
                       fewshot_examples(task.train, cfg.fewshot_k, cfg.seed), cfg.retrieval.k, cfg.knn_k)
-    ctx = RunContext(cfg, task, folder, device, generator_path, sources, count_parameters(generator_path))
+    ctx = RunContext(cfg, task, folder, device, generator_path, sources, *model_shape(generator_path))
     ctx.finished("load_model", began)
     if any(ARMS[a].retrieves for a in cfg.arms):
         began = stage("index")

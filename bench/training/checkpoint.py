@@ -28,7 +28,7 @@ class Progress:
     epoch: int = 0  # the epoch in progress (0-based)
     batch: int = 0  # the next batch of it
     tokens: int = 0
-    flops: float = 0.0  # model FLOPs so far (training.flops); a checkpoint of older code resumes it from 0
+    flops: float = 0.0  # model FLOPs so far (models.flops); a checkpoint of older code resumes it from 0
     seconds: float = 0.0  # training time spent before this process started
     losses: list[float] = field(default_factory=list)
     validation_losses: list[float] = field(default_factory=list)

@@ -20,18 +20,18 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import get_linear_schedule_with_warmup
 
 from bench.models.device import peak_memory_mb
+from bench.models.flops import model_flops, part_flops
 from bench.models.loading import answer_token_ids, load_model, peft_quietly, uses_chat_template
 from bench.models.packing import pack_frozen
 from bench.models.progress import progress as progress_bar
 from bench.records.cache import cache_root, cached_dir, stage_key
 from bench.records.config import FinetuneConfig
 from bench.records.io import atomic_write_json, read_json
-from bench.records.manifest import TrainStats
+from bench.records.manifest import ModelFlops, TrainStats
 from bench.training import checkpoint
 from bench.training.compute import (autocast, frozen_dtype, fused_adamw, kv_heads_shared, packs_frozen, rounding, set_recompute,
                                     training_precision)
 from bench.training.distributed import launch
-from bench.training.flops import ModelFlops, model_flops, part_flops
 from bench.training.prefix import part_prefix, prefix_inputs, runs_prefix_once, train_prefix_once
 from bench.training.sharding import gradient_sync_off, shard, whole_state
 
@@ -168,7 +168,7 @@ class Trainer:
     device: str
     checkpoints: Path
     progress: checkpoint.Progress
-    rates: ModelFlops  # its model FLOPs per token, target and attention pair (training.flops)
+    rates: ModelFlops  # its model FLOPs per token, target and attention pair (models.flops)
     best: list[torch.Tensor] | None = None
     started: float = 0.0  # perf_counter when this process began training
     saved: float = 0.0  # perf_counter of the last checkpoint
@@ -231,7 +231,7 @@ class Trainer:
                     part_loss = answer_loss(self.model, part, self.pad_id, self.device, "sum", share, self.cfg.recompute_over) / targets
                 (part_loss * weight).backward()
             loss, tokens = loss + part_loss.item() * bool(weight), tokens + sum(len(ids) for ids, _ in part) * bool(weight)
-            flops += part_flops(part, self.rates, share) * bool(weight)
+            flops += part_flops(part, self.rates, part_prefix(part, share)) * bool(weight)
         if self.accelerator is not None:
             loss, tokens, flops = self.accelerator.reduce(torch.tensor([loss, tokens, flops], dtype=torch.float64, device=self.device),
                                                           "sum").tolist()
