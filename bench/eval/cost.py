@@ -52,9 +52,9 @@ def cost_block(run: RunManifest, arm_name: str, predictions: list[Prediction]) -
 def query_flops(prediction: Prediction, rates: ModelFlops | None, n_params: int) -> float:
     """The forward model FLOPs of one query served alone (models.flops): its whole prompt, however much of it the batch
     shared. Generation: the prompt and the output fed back attend causally, the LM head reads one position per
-    generated token. A label choice: the choice pass's tokens attend to the prompt and to themselves (their ancestors in the choice tree,
-    not counted, are a few tokens each), the head reads the prompt's last position and each of them. Without `rates`
-    (a run.json of an older ftrag), 2 x every parameter x every token, as that ftrag counted."""
+    generated token. A label choice: the choice pass's tokens attend to the prompt and to themselves (their ancestors
+    in the choice tree, not counted, are a few tokens each), the head reads the prompt's last position and each of
+    them. Without `rates` (a run.json of an older ftrag), 2 x every parameter x every token, as that ftrag counted."""
     prompt, after = prediction.prompt_tokens, prediction.output_tokens
     if rates is None:
         return 2 * n_params * (prompt + after)

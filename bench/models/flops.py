@@ -6,7 +6,9 @@ Each token the model runs costs 2 FLOPs per non-embedding weight forward; traini
 and 2 more for the weight's own gradient when it trains (LoRA's adapters; every weight in full fine-tuning). Each
 position whose next-token distribution is read (a training target, a generated token) costs as much per LM-head weight,
 the head running there only. Each (query, key) pair attention relates costs 4 x attention width a layer forward, and
-twice that again backward. The arithmetic over a part's or a query's tokens is `ModelFlops.of`."""
+twice that again backward (layers that attend within a sliding window, as Gemma 3's do, count as full causal
+attention: an overcount for sequences longer than the window). The arithmetic over a part's or a query's tokens is
+`ModelFlops.of`."""
 from __future__ import annotations
 
 from bench.records.manifest import ModelFlops, causal_pairs
