@@ -58,6 +58,9 @@ def test_models_with_sliding_window_layers_are_detected_for_the_padded_fallback(
     assert sliding_window(SimpleNamespace(layer_types=["sliding_attention", "full_attention"], sliding_window=512)) == 512
     assert sliding_window(SimpleNamespace(use_sliding_window=False, sliding_window=4096)) is None
     assert sliding_window(SimpleNamespace(layer_types=["full_attention"], sliding_window=None)) is None
+    assert sliding_window(SimpleNamespace(layer_types=["full_attention"], sliding_window=4096)) is None  # Qwen2's
+    assert sliding_window(SimpleNamespace(sliding_window=4096)) == 4096  # Mistral's: only the window is stated
+    assert sliding_window(SimpleNamespace()) is None  # Llama's
 
 
 def test_single_token_choices_batched_score_as_each_prompt_alone(model_and_tokenizer, monkeypatch):

@@ -19,9 +19,12 @@ SHARED_PREFIX_MIN = 16
 
 
 def sliding_window(config) -> int | None:
-    """The attention window of models with sliding-window layers (Gemma 3, Mistral), else None."""
-    layer_types = getattr(config, "layer_types", None) or []
-    uses_window = "sliding_attention" in layer_types or getattr(config, "use_sliding_window", False)
+    """The attention window of models with sliding-window layers, else None: as `layer_types` says (Gemma 3, Qwen2),
+    else as `use_sliding_window` says, else the window a config states (Mistral's attention applies its
+    `sliding_window`, 4096 by default, with neither of the other two)."""
+    layer_types = getattr(config, "layer_types", None)
+    uses_window = ("sliding_attention" in layer_types if layer_types is not None
+                   else getattr(config, "use_sliding_window", True))
     return getattr(config, "sliding_window", None) if uses_window else None
 
 
