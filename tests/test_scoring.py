@@ -108,7 +108,7 @@ def test_cached_training_and_index_seconds_are_priced_on_the_device_that_measure
     prices = run.config.prices
     assert cost.one_off_usd == pytest.approx(2 * prices.gpu_hour_usd)  # an hour of training and an hour of indexing, on a GPU
     assert cost.usd_per_1k_queries == pytest.approx(0.5 * 1000 / 3600 * prices.cpu_hour_usd)  # queries answered here, on a CPU
-    assert cost.query_flops == 2 * 1000 * (90 + 10)
+    assert cost.query_flops == 2 * 1000 * (90 + 10)  # a run.json without query_rates: as the ftrag that wrote it counted
 
 
 def test_a_query_costs_the_forward_model_flops_of_its_prompt_and_what_followed_it():
