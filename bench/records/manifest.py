@@ -21,7 +21,6 @@ class Record(BaseModel):
 class ModelFlops(Record):
     """A model's FLOP rates as it trains or answers (bench/models/flops.py): per token it runs, per position whose
     next-token distribution is read (the LM head runs there), per causal (query, key) pair its attention relates."""
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     per_token: float
     per_target: float
