@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bench.records.errors import UserError
-from bench.run.allocator import chosen_library, mimalloc_library
+from bench.run.allocator import MIMALLOC_PURGE_DELAY_MS, chosen_library, mimalloc_library
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="preloading is Linux's LD_PRELOAD")
 
@@ -42,6 +42,18 @@ def test_a_library_path_is_preloaded(tmp_path):
     assert probe(FTRAG_ALLOCATOR=str(custom)) == "libcustom.so 1"
 
 
+DELAY = ("import os; from bench.run.allocator import restart_with_allocator; restart_with_allocator(); "
+         "print(os.environ.get('MIMALLOC_PURGE_DELAY'))")
+
+
+def test_mimalloc_keeps_freed_pages_a_minute_unless_the_user_says_otherwise():
+    env = {k: v for k, v in os.environ.items() if k not in ("FTRAG_ALLOCATOR", "LD_PRELOAD", "MIMALLOC_PURGE_DELAY")}
+    for settings, expected in (({}, "60000"), ({"MIMALLOC_PURGE_DELAY": "10"}, "10"),
+                               ({"FTRAG_ALLOCATOR": "system"}, "None")):
+        done = subprocess.run([sys.executable, "-c", DELAY], capture_output=True, text=True, env={**env, **settings})
+        assert done.returncode == 0 and done.stdout.strip() == expected, (settings, done.stdout, done.stderr)
+
+
 def test_a_malloc_the_user_preloaded_is_kept():
     assert probe(LD_PRELOAD=str(mimalloc_library()), FTRAG_ALLOCATOR="/elsewhere/libtcmalloc.so") == "mimalloc 1"
 
@@ -71,9 +83,10 @@ RELEASE = ("import torch; from bench.models.device import release_memory\n"
            "before = anon(); release_memory(); print(before, anon())")
 
 
-def test_release_memory_makes_a_preloaded_mimalloc_hand_back_what_was_freed():
-    env = {**os.environ, "LD_PRELOAD": str(mimalloc_library())}
+@pytest.mark.parametrize("delay", ["1000", MIMALLOC_PURGE_DELAY_MS])  # mimalloc's own default, and the command's
+def test_release_memory_makes_a_preloaded_mimalloc_hand_back_what_was_freed(delay):
+    env = {**os.environ, "LD_PRELOAD": str(mimalloc_library()), "MIMALLOC_PURGE_DELAY": delay}
     done = subprocess.run([sys.executable, "-c", RELEASE], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     before, after = map(int, done.stdout.split())
-    assert before - after > 300, (before, after)  # mimalloc alone would keep the freed pages until it next allocates
+    assert before - after > 300, (before, after)  # mimalloc alone would keep the freed pages for its purge delay
