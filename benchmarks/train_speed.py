@@ -9,10 +9,12 @@ once with the prompt prefix every row shares run once per part and once with eve
 Training runs in `--precision`, as `finetune.precision` (auto: for LoRA bf16 where bf16 matmuls are fast and oneDNN can
 multiply from packed frozen weights, all else fp32; full fine-tuning fp32 on a CPU; bf16: LoRA over packed or bf16
 frozen weights, full fine-tuning under bf16 autocast). Tokens/s counts every token of every row. MFU is the model
-FLOPs per second over the matmul peak measured right after the line's steps, in that precision (2048 x 2048, these
-threads; bf16's peak is ~3x fp32's on AMD EPYC Zen 4 and ~5x on Xeons with AMX, so bf16 runs faster at a lower MFU;
-a bf16 line also gives its fraction of the fp32 peak). It counts the model FLOPs as training's own count does
-(`bench/models/flops.py`, PaLM's MFU with causal attention's half of the score matrix): per token the model ran (a
+FLOPs per second over the median matmul peak in that precision (2048 x 2048, these threads), read after each of the
+line's steps, outside their timing: on shared cores the peak drifts within a minute (2 AMD EPYC Zen 3 cores read
+119-162 GFLOP/s in fp32 over one line's six steps), so a line is held against the peak of its own seconds, and the
+readings' range is printed beside it. bf16's peak is ~3x fp32's on AMD EPYC Zen 4 and ~5x on Xeons with AMX, so bf16
+runs faster at a lower MFU; a bf16 line also gives its fraction of the fp32 peak. It counts the model FLOPs as
+training's own count does (`bench/models/flops.py`, PaLM's MFU with causal attention's half of the score matrix): per token the model ran (a
 part's shared prefix once, each row's own tokens, not padding: so sharing the prefix shows as more tokens/s, not as a
 higher MFU), per target token the LM head scores, per (query, key) pair attention relates. The forward pass that rows
 over `finetune.recompute_over` tokens run again is not counted (so recomputing shows as a lower MFU). Figures vary 2-6x
@@ -62,14 +64,27 @@ def matmul_peak(dtype: torch.dtype = torch.float32, size: int = 2048, seconds: f
     return 2 * size**3 / best
 
 
-def mfu(flops: float, precision: str) -> str:
-    """`flops` a second as a fraction of the matmul peak in `precision`, measured now: these shared cores' speed drifts
-    (2 AMD EPYC Zen 3 cores measured 115-173 GFLOP/s in fp32 within an hour), so each line reads the peak of its own
-    minutes. A bf16 line also gives its fraction of the fp32 peak."""
+def peak_names(precision: str) -> list[str]:
+    return ["bf16", "fp32"] if precision == "bf16" else ["fp32"]
+
+
+def sample_peaks(precision: str, samples: dict[str, list[float]]) -> None:
+    """One reading of the matmul peak in each precision the line reports, added to `samples`. Where the first bf16
+    reading took over a second a product (a CPU without bf16 kernels), bf16 is not read again."""
+    for name in peak_names(precision):
+        if name == "fp32" or not samples.get(name) or samples[name][0] > 2 * 2048**3:
+            samples.setdefault(name, []).append(matmul_peak(torch.bfloat16 if name == "bf16" else torch.float32, seconds=0.2))
+
+
+def mfu(flops: float, precision: str, samples: dict[str, list[float]]) -> str:
+    """`flops` a second as a fraction of the median of the matmul peaks sampled between the line's steps, with their
+    range. A bf16 line also gives its fraction of the fp32 peak."""
     fractions = []
-    for name in ["bf16", "fp32"] if precision == "bf16" else ["fp32"]:
-        peak = matmul_peak(torch.bfloat16 if name == "bf16" else torch.float32)
-        fractions.append(f"MFU {flops / peak:5.1%} of {name}'s peak ({peak / 1e9:.0f} GFLOP/s)")
+    for name in peak_names(precision):
+        peaks = sorted(samples[name])
+        median = peaks[len(peaks) // 2]
+        fractions.append(f"MFU {flops / median:5.1%} of {name}'s peak ({median / 1e9:.0f} GFLOP/s; "
+                         f"{peaks[0] / 1e9:.0f}-{peaks[-1] / 1e9:.0f} over {len(peaks)} readings)")
     return " ".join(fractions)
 
 
@@ -87,27 +102,28 @@ def task_pairs(tokenizer, with_context: bool) -> list[TrainPair]:
     return pairs
 
 
-def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int,
-                      rates: ModelFlops) -> tuple[float, float]:
+def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int, rates: ModelFlops,
+                      between=lambda: None) -> tuple[float, float]:
     """Training throughput over `steps` timed steps: every token of every row a second, and the model FLOPs a second
-    (`part_flops`), which the MFU counts."""
+    (`part_flops`), which the MFU counts. `between` runs after each step, outside the timing."""
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-5, fused=fused_adamw(cfg, "cpu"))  # as the trainer's
-    tokens, done, began = 0, 0.0, 0.0
-    for step in range(steps + 1):  # the first step warms up and is not timed
-        if step == 1:
-            began, tokens, done = time.perf_counter(), 0, 0.0
+    tokens, done, seconds = 0, 0.0, 0.0
+    for step in range(steps + 1):  # the first step warms up and is not counted
+        began = time.perf_counter()
         batch = encoded[(step * cfg.batch_size) % len(encoded):][: cfg.batch_size]
-        targets = sum(n for _, n in batch)
+        targets, flops = sum(n for _, n in batch), 0.0
         for part in split_by_tokens(batch, cfg.batch_tokens):
             with autocast(cfg, "cpu"):
                 loss = answer_loss(model, part, tokenizer.pad_token_id, "cpu", "sum", recompute_over=cfg.recompute_over) / targets
             loss.backward()
-            done += part_flops(part, rates, prefix.part_prefix(part))
+            flops += part_flops(part, rates, prefix.part_prefix(part))
         torch.nn.utils.clip_grad_norm_(params, 1.0)  # as Trainer.step: clip, update, drop the gradients
         optimizer.step(), optimizer.zero_grad(set_to_none=True)
-        tokens += sum(len(ids) for ids, _ in batch)
-    seconds = time.perf_counter() - began
+        if step:
+            seconds += time.perf_counter() - began
+            tokens, done = tokens + sum(len(ids) for ids, _ in batch), done + flops
+            between()
     return tokens / seconds, done / seconds
 
 
@@ -137,11 +153,13 @@ def main() -> None:
             length = sum(len(ids) for ids, _ in encoded) / len(encoded)
             for shared in (True, False):
                 prefix.SHARED_PREFIX_MIN = shared_min if shared else 10**9
+                peaks: dict[str, list[float]] = {}
                 with kv_heads_shared("cpu"):  # as train_encoded's epochs run
-                    rate, done = tokens_per_second(model, tokenizer, encoded, cfg, args.steps, rates)
+                    rate, done = tokens_per_second(model, tokenizer, encoded, cfg, args.steps, rates,
+                                                   lambda: sample_peaks(cfg.precision, peaks))
                 print(f"{method:<4} {cfg.precision} {name:<16} {length:4.0f} tokens/seq  "
                       f"{'shared prefix once' if shared else 'every row whole':<18} {rate:6.0f} tok/s  "
-                      f"{mfu(done, cfg.precision)}", flush=True)
+                      f"{mfu(done, cfg.precision, peaks)}", flush=True)
         prefix.SHARED_PREFIX_MIN = shared_min
         del model
 
