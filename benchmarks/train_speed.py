@@ -8,13 +8,13 @@ once with the prompt prefix every row shares run once per part and once with eve
 
 Training runs in `--precision`, as `finetune.precision` (auto: for LoRA bf16 where bf16 matmuls are fast and oneDNN can
 multiply from packed frozen weights, all else fp32; full fine-tuning fp32 on a CPU; bf16: LoRA over packed or bf16
-frozen weights, full fine-tuning under bf16 autocast). Tokens/s counts every token of every row. MFU is the model
-FLOPs per second over the median matmul peak in that precision (2048 x 2048, these threads), read after each of the
-line's steps, outside their timing: on shared cores the peak drifts within a minute (2 AMD EPYC Zen 3 cores read
-119-162 GFLOP/s in fp32 over one line's six steps), so a line is held against the peak of its own seconds, and the
-readings' range is printed beside it. bf16's peak is ~3x fp32's on AMD EPYC Zen 4 and ~5x on Xeons with AMX, so bf16
-runs faster at a lower MFU; a bf16 line also gives its fraction of the fp32 peak. It counts the model FLOPs as
-training's own count does (`bench/models/flops.py`, PaLM's MFU with causal attention's half of the score matrix): per token the model ran (a
+frozen weights, full fine-tuning under bf16 autocast). Tokens/s counts every token of every row. MFU is the model FLOPs
+per second over the median matmul peak in that precision (2048 x 2048, these threads), read after each of the line's
+steps, outside their timing: on shared cores the peak drifts within a minute (on 2 AMD EPYC Zen 3 cores one line's six
+fp32 readings spanned 101-148 GFLOP/s), so a line is held against the peak of its own seconds, and the readings' range
+is printed beside it. bf16's peak is ~3x fp32's on AMD EPYC Zen 4 and ~5x on Xeons with AMX, so bf16 runs faster at a
+lower MFU; a bf16 line also gives its fraction of the fp32 peak. It counts the model FLOPs as training's own count does
+(`bench/models/flops.py`, PaLM's MFU with causal attention's half of the score matrix): per token the model ran (a
 part's shared prefix once, each row's own tokens, not padding: so sharing the prefix shows as more tokens/s, not as a
 higher MFU), per target token the LM head scores, per (query, key) pair attention relates. The forward pass that rows
 over `finetune.recompute_over` tokens run again is not counted (so recomputing shows as a lower MFU). Figures vary 2-6x
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -73,7 +74,8 @@ def sample_peaks(precision: str, samples: dict[str, list[float]]) -> None:
     reading took over a second a product (a CPU without bf16 kernels), bf16 is not read again."""
     for name in peak_names(precision):
         if name == "fp32" or not samples.get(name) or samples[name][0] > 2 * 2048**3:
-            samples.setdefault(name, []).append(matmul_peak(torch.bfloat16 if name == "bf16" else torch.float32, seconds=0.2))
+            dtype = torch.bfloat16 if name == "bf16" else torch.float32
+            samples.setdefault(name, []).append(matmul_peak(dtype, seconds=0.2))
 
 
 def mfu(flops: float, precision: str, samples: dict[str, list[float]]) -> str:
@@ -82,7 +84,7 @@ def mfu(flops: float, precision: str, samples: dict[str, list[float]]) -> str:
     fractions = []
     for name in peak_names(precision):
         peaks = sorted(samples[name])
-        median = peaks[len(peaks) // 2]
+        median = statistics.median(peaks)
         fractions.append(f"MFU {flops / median:5.1%} of {name}'s peak ({median / 1e9:.0f} GFLOP/s; "
                          f"{peaks[0] / 1e9:.0f}-{peaks[-1] / 1e9:.0f} over {len(peaks)} readings)")
     return " ".join(fractions)
