@@ -65,6 +65,10 @@ def matmul_peak(dtype: torch.dtype = torch.float32, size: int = 2048, seconds: f
     return 2 * size**3 / best
 
 
+PEAK_DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}
+ONE_PRODUCT_A_SECOND = 2 * 2048**3  # FLOP/s at which one of matmul_peak's products takes a second
+
+
 def peak_names(precision: str) -> list[str]:
     return ["bf16", "fp32"] if precision == "bf16" else ["fp32"]
 
@@ -73,9 +77,8 @@ def sample_peaks(precision: str, samples: dict[str, list[float]]) -> None:
     """One reading of the matmul peak in each precision the line reports, added to `samples`. Where the first bf16
     reading took over a second a product (a CPU without bf16 kernels), bf16 is not read again."""
     for name in peak_names(precision):
-        if name == "fp32" or not samples.get(name) or samples[name][0] > 2 * 2048**3:
-            dtype = torch.bfloat16 if name == "bf16" else torch.float32
-            samples.setdefault(name, []).append(matmul_peak(dtype, seconds=0.2))
+        if name == "fp32" or not samples.get(name) or samples[name][0] > ONE_PRODUCT_A_SECOND:
+            samples.setdefault(name, []).append(matmul_peak(PEAK_DTYPES[name], seconds=0.2))
 
 
 def mfu(flops: float, precision: str, samples: dict[str, list[float]]) -> str:
@@ -83,10 +86,9 @@ def mfu(flops: float, precision: str, samples: dict[str, list[float]]) -> str:
     range. A bf16 line also gives its fraction of the fp32 peak."""
     fractions = []
     for name in peak_names(precision):
-        peaks = sorted(samples[name])
-        median = statistics.median(peaks)
+        peaks, median = samples[name], statistics.median(samples[name])
         fractions.append(f"MFU {flops / median:5.1%} of {name}'s peak ({median / 1e9:.0f} GFLOP/s; "
-                         f"{peaks[0] / 1e9:.0f}-{peaks[-1] / 1e9:.0f} over {len(peaks)} readings)")
+                         f"{min(peaks) / 1e9:.0f}-{max(peaks) / 1e9:.0f} over {len(peaks)} readings)")
     return " ".join(fractions)
 
 

@@ -56,8 +56,9 @@ def chosen_library(choice: str) -> Path | None:
 # allocates again then faults in afresh, page by page. Training frees each part's activations and allocates them again
 # some seconds later: on ft_rag's rows (~315 tokens, fp32 LoRA, 2 Zen 3 cores) a step took ~120,000 page faults and
 # ~2 s of system time, and ran at 140-145 tokens/s against 153-157 with a minute's delay (alternated in one process),
-# peaking 19 MB higher over those steps (1,635 against 1,616 MB). The default bench took 33.3 against 37.9 min, with stage peaks 50-160 MB
-# higher (fit 2.40 against 2.25 GB). A purge that release_memory forces between stages still hands all back.
+# peaking 19 MB higher over those steps (1,635 against 1,616 MB). The default bench took 33.3 against 37.9 min, with
+# stage peaks 50-160 MB higher (fit 2.40 against 2.25 GB). A purge that release_memory forces between stages still hands
+# all back.
 MIMALLOC_PURGE_DELAY_MS = "60000"
 
 
