@@ -40,7 +40,8 @@ from bench.records.manifest import ModelFlops
 from bench.run.allocator import bound_onednn_cache, restart_with_allocator
 from bench.training import prefix
 from bench.training.compute import autocast, fused_adamw, kv_heads_shared, packs_frozen, training_precision
-from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model, split_by_tokens
+from bench.training.finetune import (TrainPair, answer_loss, encode_pair, prepare_model, scored_position_weight,
+                                    split_by_tokens)
 
 TASK = Path(__file__).resolve().parent.parent / "tasks" / "synth_qa"
 
@@ -107,7 +108,7 @@ def task_pairs(tokenizer, with_context: bool) -> list[TrainPair]:
 
 
 def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int, rates: ModelFlops,
-                      between=lambda: None) -> tuple[float, float]:
+                      scored_weight: float, between=lambda: None) -> tuple[float, float]:
     """Training throughput over `steps` timed steps: every token of every row a second, and the model FLOPs a second
     (`part_flops`), which the MFU counts. `between` runs after each step, outside the timing."""
     params = [p for p in model.parameters() if p.requires_grad]
@@ -117,7 +118,7 @@ def tokens_per_second(model, tokenizer, encoded, cfg: FinetuneConfig, steps: int
         began = time.perf_counter()
         batch = encoded[(step * cfg.batch_size) % len(encoded):][: cfg.batch_size]
         targets, flops = sum(n for _, n in batch), 0.0
-        for part in split_by_tokens(batch, cfg.batch_tokens):
+        for part in split_by_tokens(batch, cfg.batch_tokens, True, scored_weight):
             with autocast(cfg, "cpu"):
                 loss = answer_loss(model, part, tokenizer.pad_token_id, "cpu", "sum", recompute_over=cfg.recompute_over) / targets
             loss.backward()
@@ -150,7 +151,7 @@ def main() -> None:
         cfg = FinetuneConfig(method=method, precision=args.precision)
         cfg = cfg.model_copy(update={"precision": training_precision(cfg, "cpu")})
         model = prepare_model(path, cfg, "cpu")
-        rates = model_flops(model)
+        rates, scored_weight = model_flops(model), scored_position_weight(model, cfg.precision)
         if packs_frozen(cfg, "cpu"):  # as training does, after counting: packed weights are no longer parameters
             pack_frozen(model)
         for name, encoded in sets.items():
@@ -160,7 +161,7 @@ def main() -> None:
                 peaks: dict[str, list[float]] = {}
                 with kv_heads_shared("cpu"):  # as train_encoded's epochs run
                     rate, done = tokens_per_second(model, tokenizer, encoded, cfg, args.steps, rates,
-                                                   lambda: sample_peaks(cfg.precision, peaks))
+                                                   scored_weight, lambda: sample_peaks(cfg.precision, peaks))
                 print(f"{method:<4} {cfg.precision} {name:<16} {length:4.0f} tokens/seq  "
                       f"{'shared prefix once' if shared else 'every row whole':<18} {rate:6.0f} tok/s  "
                       f"{mfu(done, cfg.precision, peaks)}", flush=True)

@@ -7,6 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
+# a `finetune.batch_tokens` that runs several of the tiny model's rows in one part: its 49k-entry vocabulary against
+# 32-wide layers makes each scored position weigh ~144 tokens (finetune.scored_position_weight)
+TINY_MODEL_PART = 8192
+
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:

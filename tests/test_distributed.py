@@ -96,7 +96,7 @@ def test_every_process_runs_as_many_parts_the_short_ones_at_weight_zero():
     from bench.training.finetune import Trainer
 
     def parts(batch, rank):
-        trainer = Trainer(None, [], None, None, FinetuneConfig(batch_tokens=40), 0, "cpu", Path("."), Progress(), 0,
+        trainer = Trainer(None, [], None, None, FinetuneConfig(batch_tokens=40), 0, "cpu", Path("."), Progress(), 0, 1.0,
                           accelerator=SimpleNamespace(num_processes=2, process_index=rank))
         return [(len(part), weight) for part, weight in trainer.parts(batch)]
 

@@ -11,8 +11,10 @@ from bench.models.choice import choice_token_ids
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.records.config import FinetuneConfig
 from bench.records.errors import UserError
-from bench.training.finetune import TrainPair, TrainPlan, adapter_key, answer_loss, collate, encode_pair, part_cost, split_by_tokens, train_cached
+from bench.training.finetune import (TrainPair, TrainPlan, adapter_key, answer_loss, collate, encode_pair, part_cost,
+                                    prepare_model, scored_position_weight, split_by_tokens, train_cached)
 from bench.training.prefix import shared_prefix
+from tests.conftest import TINY_MODEL_PART
 
 
 def test_collate_left_pads_and_aligns_labels_with_the_targets():
@@ -101,6 +103,22 @@ def test_a_part_costs_what_it_runs_and_scores():
     assert [len(p) for p in split_by_tokens(questions, 150)] == [8]
     assert [len(p) for p in split_by_tokens(windows, 150)] == [2, 2, 2, 2]
     assert [len(p) for p in split_by_tokens(questions, 150, share_prefix=False)] == [4, 4]
+    assert part_cost(windows[:2], scored_weight=0.5) == 2 * (30 + 15)  # a model whose scored positions weigh less
+    assert [len(p) for p in split_by_tokens(windows, 150, True, 0.5)] == [3, 3, 2]
+
+
+def test_a_scored_position_weighs_the_vocabulary_against_what_a_token_keeps(tiny_model_dir):
+    """12 bytes per vocabulary entry against each linear layer's input and output in the training precision. The
+    tiny Llama (hidden 32, key/value heads 2 x 8, MLP 64) reads and writes 9 x 32 + 2 x 16 + 3 x 64 = 512 values a
+    layer in its q/k/v/o and gate/up/down layers; LoRA's own small layers do not count."""
+    from transformers import AutoModelForCausalLM
+
+    vocabulary = len(load_tokenizer(str(tiny_model_dir)))
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    assert scored_position_weight(model, "fp32") == pytest.approx(12 * vocabulary / (2 * 512 * 4))
+    assert scored_position_weight(model, "bf16") == pytest.approx(12 * vocabulary / (2 * 512 * 2))
+    lora = prepare_model(str(tiny_model_dir), FinetuneConfig(method="lora"), "cpu")
+    assert scored_position_weight(lora, "fp32") == scored_position_weight(model, "fp32")
 
 
 def test_shared_prefix_stops_before_each_rows_last_prompt_token():
@@ -326,7 +344,8 @@ def test_training_runs_its_attention_on_shared_key_value_heads(tiny_model_dir, m
     monkeypatch.delenv(SHARED_KV_HEADS, raising=False)
     calls = attention_calls(monkeypatch)
     pairs = [TrainPair("Question: price of lamp" + " number" * (i % 3) + f" {i}?", f"${10 + i}") for i in range(16)]  # padded
-    train_cached(str(tiny_model_dir), load_tokenizer(str(tiny_model_dir)), TrainPlan([pairs], []), FinetuneConfig(batch_size=8), 0, "cpu")
+    cfg = FinetuneConfig(batch_size=8, batch_tokens=TINY_MODEL_PART)  # rows of different lengths in one part
+    train_cached(str(tiny_model_dir), load_tokenizer(str(tiny_model_dir)), TrainPlan([pairs], []), cfg, 0, "cpu")
     masked = [grouped for is_masked, grouped in calls if is_masked]  # whether each masked call grouped its heads
     assert masked and all(masked) and SHARED_KV_HEADS not in os.environ  # training's own setting, then the process's
 

@@ -5,8 +5,10 @@ from bench.models.flops import model_flops, part_flops
 from bench.models.loading import format_prompt, load_tokenizer, model_shape
 from bench.records.config import FinetuneConfig
 from bench.records.manifest import ModelFlops
-from bench.training.finetune import TrainPair, TrainPlan, encode_pair, prepare_model, split_by_tokens, train_cached
+from bench.training.finetune import (TrainPair, TrainPlan, encode_pair, prepare_model, scored_position_weight,
+                                    split_by_tokens, train_cached)
 from bench.training.prefix import SHARED_PREFIX_MIN, part_prefix
+from tests.conftest import TINY_MODEL_PART
 
 
 def test_a_weight_costs_2_flops_a_token_answering_4_training_frozen_and_6_trained(tiny_model_dir):
@@ -37,10 +39,11 @@ def test_a_shared_prefix_counts_once_and_attention_counts_causal_pairs():
 def test_training_records_the_model_flops_of_the_parts_it_ran(tiny_model_dir):
     tokenizer = load_tokenizer(str(tiny_model_dir))
     pairs = [TrainPair(format_prompt(tokenizer, f"Question: what does lamp {i} cost?"), f"${10 + i}") for i in range(5)]
-    cfg = FinetuneConfig(epochs=1, batch_size=8, early_stopping=False)
+    cfg = FinetuneConfig(epochs=1, batch_size=8, early_stopping=False, batch_tokens=TINY_MODEL_PART)
     _, stats = train_cached(str(tiny_model_dir), tokenizer, TrainPlan([pairs], []), cfg, 0, "cpu")
     encoded = [encode_pair(tokenizer, pair, cfg.max_length) for pair in pairs]
-    parts = split_by_tokens(encoded, cfg.batch_tokens)
+    model = prepare_model(str(tiny_model_dir), cfg, "cpu")
+    parts = split_by_tokens(encoded, cfg.batch_tokens, True, scored_position_weight(model, "fp32"))
     assert len(parts) == 1 and part_prefix(parts[0]) >= SHARED_PREFIX_MIN  # one step, its prompt prefix run once
-    rates = model_flops(prepare_model(str(tiny_model_dir), cfg, "cpu"))
+    rates = model_flops(model)
     assert stats.flops == pytest.approx(part_flops(parts[0], rates, part_prefix(parts[0])))

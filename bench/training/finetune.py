@@ -100,22 +100,33 @@ def answer_loss(model, encoded: list[tuple[list[int], int]], pad_id: int, device
                            reduction=reduction)
 
 
-def part_cost(part: list[tuple[list[int], int]], share_prefix: bool = True) -> int:
+def scored_position_weight(model, precision: str) -> float:
+    """What one position the LM head scores weighs against one token the model runs, in activation memory, as
+    `part_cost` counts it. A scored position keeps ~12 bytes per vocabulary entry whatever the precision: its fp32
+    logits, their log-softmax and its gradient. A token keeps what each linear layer reads and writes (in the training
+    precision), which leaves out norms, activation functions and attention's own tensors: the weight errs on the safe
+    side. Measured (fp32 LoRA, one row of 128 or 256 tokens): SmolLM2-135M 0.35-0.45, here 0.48; Gemma 3 270M, whose
+    vocabulary is 5x larger, 2.1-2.2, here 3.3. Read before `packing.pack_frozen` replaces the linear layers."""
+    head = model.get_output_embeddings()
+    widths = sum(layer.in_features + layer.out_features for name, layer in model.named_modules()
+                 if isinstance(layer, torch.nn.Linear) and layer is not head and "lora_" not in name)
+    return 12 * head.out_features / (widths * (2 if precision == "bf16" else 4))
+
+
+def part_cost(part: list[tuple[list[int], int]], share_prefix: bool = True, scored_weight: float = 1.0) -> float:
     """The activation memory of one forward and backward over `part`, in tokens: the positions it runs (a shared prefix
-    once, every row padded to the longest) plus one per position the LM head scores, for its vocabulary-wide logits and
-    their gradient (~3 fp32 vectors of the vocabulary's size). Measured (fp32 LoRA, one row of 128 or 256 tokens):
-    SmolLM2-135M 0.5-0.6 MB a scored position against 1.35-1.5 a token, so a whole token errs on the safe side; Gemma 3
-    270M's 262k vocabulary makes it 3.0 against 1.4, so its corpus text (every position scored) can take ~1.6x the
-    memory the budget means."""
+    once, every row padded to the longest) plus `scored_weight` (scored_position_weight) per position the LM head
+    scores, for its vocabulary-wide logits and their gradient."""
     prefix, width, keep = part_prefix(part, share_prefix), max(len(ids) for ids, _ in part), max(n for _, n in part) + 1
-    return prefix + len(part) * (width - prefix + keep)
+    return prefix + len(part) * (width - prefix + keep * scored_weight)
 
 
-def split_by_tokens(batch: list[tuple[list[int], int]], budget: int, share_prefix: bool = True) -> list[list[tuple[list[int], int]]]:
+def split_by_tokens(batch: list[tuple[list[int], int]], budget: int, share_prefix: bool = True,
+                    scored_weight: float = 1.0) -> list[list[tuple[list[int], int]]]:
     """Consecutive parts of a batch (rows sorted by length) whose `part_cost` stays within `budget` tokens."""
     parts, part = [], []
     for row in sorted(batch, key=lambda encoded: len(encoded[0])):
-        if part and part_cost(part + [row], share_prefix) > budget:
+        if part and part_cost(part + [row], share_prefix, scored_weight) > budget:
             parts, part = parts + [part], []
         part.append(row)
     return parts + [part]
@@ -171,6 +182,7 @@ class Trainer:
     checkpoints: Path
     progress: checkpoint.Progress
     rates: ModelFlops  # its model FLOPs per token, target and attention pair (models.flops)
+    scored_weight: float  # what a scored position weighs in a part's cost (scored_position_weight)
     best: list[torch.Tensor] | None = None
     started: float = 0.0  # perf_counter when this process began training
     saved: float = 0.0  # perf_counter of the last checkpoint
@@ -212,11 +224,11 @@ class Trainer:
         every n-th row, weighted n (DDP averages), and all run as many parts: DDP syncs buffers and FSDP gathers the
         weights at every forward, so one with fewer parts (or no rows) repeats a row at weight 0. Those parts run
         whole: sharing a prompt prefix (training.prefix) is not tested with several processes."""
-        budget = self.cfg.batch_tokens
+        budget, weight = self.cfg.batch_tokens, self.scored_weight
         if self.accelerator is None:
-            return [(part, 1.0) for part in split_by_tokens(batch, budget, runs_prefix_once(self.model))]
+            return [(part, 1.0) for part in split_by_tokens(batch, budget, runs_prefix_once(self.model), weight)]
         n = self.accelerator.num_processes
-        splits = [split_by_tokens(batch[rank::n], budget, False) if batch[rank::n] else [] for rank in range(n)]
+        splits = [split_by_tokens(batch[rank::n], budget, False, weight) if batch[rank::n] else [] for rank in range(n)]
         parts = [(part, float(n)) for part in splits[self.accelerator.process_index]]
         return parts + [(batch[:1], 0.0)] * (max(map(len, splits)) - len(parts))
 
@@ -279,7 +291,8 @@ def start(model_path: str, pad_id: int, steps: int, cfg: FinetuneConfig, device:
           init: Path | None = None, accelerator=None) -> Trainer:
     """A new trainer, or the one a killed training left in its last checkpoint."""
     model = prepare_model(model_path, cfg, device, init)
-    rates = model_flops(model)  # before packing takes the frozen weights out of its parameters
+    # both before packing takes the frozen weights out of its parameters and its linear layers
+    rates, scored_weight = model_flops(model), scored_position_weight(model, training_precision(cfg, device))
     if packs_frozen(cfg, device):
         pack_frozen(model)
     if accelerator is not None:  # DistributedDataParallel over the same parameters, or FSDP's shards in their place
@@ -288,7 +301,7 @@ def start(model_path: str, pad_id: int, steps: int, cfg: FinetuneConfig, device:
     optimizer = torch.optim.AdamW(params, lr=cfg.lr(), weight_decay=0.0, fused=fused_adamw(cfg, device))
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
     trainer = Trainer(model, params, optimizer, schedule, cfg, pad_id, device, checkpoints, checkpoint.Progress(),
-                      rates, accelerator=accelerator)
+                      rates, scored_weight, accelerator=accelerator)
     restored = checkpoint.load(checkpoints, params, optimizer)
     if restored:
         trainer.progress, trainer.best = restored
