@@ -96,8 +96,8 @@ def test_every_process_runs_as_many_parts_the_short_ones_at_weight_zero():
     from bench.training.finetune import Trainer
 
     def parts(batch, rank):
-        trainer = Trainer(None, [], None, None, FinetuneConfig(batch_tokens=40), 0, "cpu", Path("."), Progress(), 0, 1.0,
-                          accelerator=SimpleNamespace(num_processes=2, process_index=rank))
+        trainer = Trainer(None, [], None, None, FinetuneConfig(batch_tokens=40), 0, "cpu", Path("."), Progress(),
+                          rates=0, scored_weight=1.0, accelerator=SimpleNamespace(num_processes=2, process_index=rank))
         return [(len(part), weight) for part, weight in trainer.parts(batch)]
 
     batch = [([1] * 30, 5), ([2] * 4, 1), ([3] * 4, 1)]  # rank 0 takes rows 0 and 2, too many tokens for one part

@@ -93,8 +93,9 @@ def test_a_batch_split_by_tokens_gives_the_whole_batch_gradient(tiny_model_dir):
 
 
 def test_a_part_costs_what_it_runs_and_scores():
-    """A shared prompt prefix runs once and scored positions weigh as tokens: 8 questions sharing a 20-token
-    template fit one part of 150, corpus windows (every token scored) only 2, and without sharing 4 questions."""
+    """A shared prompt prefix runs once and a scored position weighs `scored_weight` tokens: 8 questions sharing a
+    20-token template fit one part of 150, corpus windows (every token scored) only 2 at a whole token a scored
+    position (3 at half a token), and without sharing 4 questions."""
     questions = [(list(range(20)) + [100 + row] * 10, 2) for row in range(8)]  # 30 ids, the first 20 shared
     windows = [([200 + row] * 30, 29) for row in range(8)]
     assert part_cost(questions) == 20 + 8 * (10 + 3)
