@@ -145,6 +145,28 @@ def test_each_packed_lora_layer_runs_as_one_product_with_peft_s_loss_and_gradien
         assert peft[name].abs().sum() > 0 and (fused[name] - peft[name]).norm() < 0.03 * peft[name].norm(), name
 
 
+def test_bf16_rows_casts_an_input_once_while_it_lives_unchanged():
+    x, other = torch.randn(2, 3, 8), torch.randn(2, 3, 8)
+    rows = packing.bf16_rows(x)
+    assert rows.dtype == torch.bfloat16 and rows.shape == (6, 8) and torch.equal(rows, x.reshape(6, 8).bfloat16())
+    assert packing.bf16_rows(x) is rows  # k and v after q
+    assert packing.bf16_rows(other) is not rows
+    x.add_(1)  # changed in place: cast again
+    assert torch.equal(packing.bf16_rows(x), x.reshape(6, 8).bfloat16())
+
+
+@needs_onednn_bf16
+def test_lora_layers_reading_the_same_input_share_its_bf16_copy(tiny_model_dir, monkeypatch):
+    model = prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu")
+    pack_frozen(model)
+    copies, cast = [], packing.bf16_rows
+    monkeypatch.setattr(packing, "bf16_rows", lambda x: copies.append(cast(x)) or copies[-1])
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    row = encode_pair(tokenizer, TrainPair("Question: price?", "$12"), 64)
+    answer_loss(model, [row], tokenizer.pad_token_id, "cpu").backward()
+    assert len(copies) == 2 * 7 and len({id(c) for c in copies}) == 2 * 4  # q, k, v share one; gate and up one
+
+
 @needs_onednn_bf16
 def test_lora_layers_with_dropout_keep_peft_s_forward_over_packed_weights(tiny_model_dir):
     model = prepare_model(str(tiny_model_dir), FinetuneConfig(lora_dropout=0.1), "cpu")
