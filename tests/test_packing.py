@@ -118,8 +118,7 @@ def test_pack_frozen_replaces_every_frozen_linear_of_a_lora_model_and_its_adapte
 
 
 @needs_onednn_bf16
-def test_each_packed_lora_layer_runs_as_one_product_with_peft_s_loss_and_gradients_to_bf16_precision(
-        tiny_model_dir, monkeypatch):
+def test_each_packed_lora_layer_runs_as_one_product_with_peft_s_loss_and_gradients(tiny_model_dir, monkeypatch):
     model = prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu")
     with torch.no_grad():  # B starts at zero, which would leave A without a gradient to compare
         for name, param in model.named_parameters():
@@ -138,33 +137,11 @@ def test_each_packed_lora_layer_runs_as_one_product_with_peft_s_loss_and_gradien
     assert len(calls) == 2 * 7  # one pass: the rows share no prefix
     for layer in layers:  # peft's own forward, over the same FrozenLinear
         del layer.forward
-    peft_loss, peft = lora_gradients(model, batch, tokenizer.pad_token_id)  # its adapter's products in fp32
-    assert len(calls) == 2 * 7 and fused_loss == pytest.approx(peft_loss, rel=1e-4)
+    peft_loss, peft = lora_gradients(model, batch, tokenizer.pad_token_id)
+    assert len(calls) == 2 * 7 and fused_loss == pytest.approx(peft_loss, rel=1e-5)
     assert fused.keys() == peft.keys() and any("lora_A" in name for name in fused)
-    for name in peft:  # the adapter's products run in bf16 (8 significant bits): 0.6-1.9% apart here, by norm
-        assert peft[name].abs().sum() > 0 and (fused[name] - peft[name]).norm() < 0.03 * peft[name].norm(), name
-
-
-def test_bf16_rows_casts_an_input_once_while_it_lives_unchanged():
-    x, other = torch.randn(2, 3, 8), torch.randn(2, 3, 8)
-    rows = packing.bf16_rows(x)
-    assert rows.dtype == torch.bfloat16 and rows.shape == (6, 8) and torch.equal(rows, x.reshape(6, 8).bfloat16())
-    assert packing.bf16_rows(x) is rows  # k and v after q
-    assert packing.bf16_rows(other) is not rows
-    x.add_(1)  # changed in place: cast again
-    assert torch.equal(packing.bf16_rows(x), x.reshape(6, 8).bfloat16())
-
-
-@needs_onednn_bf16
-def test_lora_layers_reading_the_same_input_share_its_bf16_copy(tiny_model_dir, monkeypatch):
-    model = prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu")
-    pack_frozen(model)
-    copies, cast = [], packing.bf16_rows
-    monkeypatch.setattr(packing, "bf16_rows", lambda x: copies.append(cast(x)) or copies[-1])
-    tokenizer = load_tokenizer(str(tiny_model_dir))
-    row = encode_pair(tokenizer, TrainPair("Question: price?", "$12"), 64)
-    answer_loss(model, [row], tokenizer.pad_token_id, "cpu").backward()
-    assert len(copies) == 2 * 7 and len({id(c) for c in copies}) == 2 * 4  # q, k, v share one; gate and up one
+    for name in peft:
+        assert peft[name].abs().sum() > 0 and torch.allclose(fused[name], peft[name], rtol=1e-3, atol=1e-7), name
 
 
 @needs_onednn_bf16

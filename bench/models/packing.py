@@ -16,13 +16,11 @@ outputs as lm-evaluation-harness on 20 of 20 each (benchmarks/vs_lm_eval.py), an
 unpacked. (MKL's own packed sgemm gained ~3% on Xeon cores with AMX, and nothing on the EPYC's.)
 
 LoRA training on such a CPU multiplies by its frozen weights the same way (FrozenLinear): each is laid out twice, for
-the forward product and for the backward pass's product by its transpose. Each LoRA layer runs as one function
-(LoraProduct), not as peft's product, scale, cast and sum in passes of their own, its adapter's products in bf16 as
-autocast runs them. Everything else (the adapter's weights and their gradients, the residual stream, norms,
-attention, the loss) stays fp32, as mixed-precision training keeps it."""
+the forward product and for the backward pass's product by its transpose, and everything else (the adapters, the
+residual stream, norms, attention, the loss) stays fp32, as mixed-precision training keeps it. Each LoRA layer then
+runs as one function (LoraProduct), not as peft's product, scale, cast and sum in passes of their own."""
 from __future__ import annotations
 
-import weakref
 from types import MethodType
 
 import torch
@@ -87,53 +85,36 @@ class FrozenLinear(torch.nn.Module):
 
 class LoraProduct(torch.autograd.Function):
     """A LoRA layer over a FrozenLinear, W x + s B A x, with fewer passes over its activations than peft's forward
-    (which adds the adapter's output to the product's, each scaled and cast in a pass of its own): the input is cast
-    to bf16 once for both products, the scale goes into the rank-r product, and the input gradient is computed only
-    where one is needed. The adapter's rank-r products run in bf16 too, as they do under autocast (A and B, their
-    gradients and AdamW's state stay fp32): in fp32 they took a third as long as the frozen products they sit beside.
-    Layers that read the same input (q, k and v; gate and up) share its bf16 copy (bf16_rows). On 2 AMD EPYC Zen 5
-    cores, alternating with the fp32 adapter products in one process (3 rounds of 3 steps), synth_qa's closed-book
-    steps ran 1.02-1.29x as fast, its RAFT steps 1.02-1.04x, corpus text 0.94-1.18x; the steps' saved tensors took
-    13% less memory (289 against 332 MB for a 270-token RAFT row). B's gradient is taken as (t^T g)^T, which MKL ran
-    1.5-2.4x faster than autograd's g^T t in fp32 at 220-2,400 rows."""
+    (which adds the adapter's output to the product's, each scaled and cast in a pass of its own): the scale goes
+    into the rank-r product, the adapter's output is added inside its matmul (addmm), and the input gradient is
+    computed only where one is needed. B's gradient is taken as (t^T g)^T, which MKL runs 1.5-2.4x faster than
+    autograd's g^T t at 220-2,400 rows. The same arithmetic but for fp32 rounding order: a corpus-text step of
+    SmolLM2-135M ran in 1.48 against 1.63 s, a closed-book step in 0.47 against 0.52 s. The rank-r products stay
+    fp32: in bf16 (as autocast runs them, q, k and v sharing one bf16 copy of their input) they ran steps 1.02-1.29x
+    as fast in one process on 2 AMD EPYC Zen 5 cores, but the default bench's fine-tuning took 213-229 / 104-107 /
+    129-140 s against 221 / 104 / 131 (within that machine's drift), and its `ft_rag` stage peaked at 3.04-3.10 GB
+    against 2.79 (de1ac1c, c82b900)."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, layer: FrozenLinear, scaling: float) -> torch.Tensor:
-        flat = bf16_rows(x)
-        a16, b16 = a.to(torch.bfloat16), b.to(torch.bfloat16)
-        t = torch.mm(flat, a16.t()).mul_(scaling)
-        out = packed_product(flat, layer.packed).float().add_(torch.mm(t, b16.t()))
-        ctx.save_for_backward(flat, t, a16, b16)
+        flat = x.reshape(-1, x.shape[-1])
+        t = torch.mm(flat, a.t()).mul_(scaling)
+        out = layer.multiply(flat, layer.packed).addmm_(t, b.t())
+        ctx.save_for_backward(flat, t, a, b)
         ctx.layer, ctx.scaling = layer, scaling
         return out.view(*x.shape[:-1], out.shape[-1])
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         flat, t, a, b = ctx.saved_tensors
-        g = grad.reshape(-1, grad.shape[-1]).to(torch.bfloat16)
-        grad_b = torch.mm(t.t(), g).t().float()
+        g = grad.reshape(-1, grad.shape[-1])
+        grad_b = torch.mm(t.t(), g).t()
         g_t = torch.mm(g, b).mul_(ctx.scaling)
-        grad_a = torch.mm(g_t.t(), flat).float()
+        grad_a = torch.mm(g_t.t(), flat)
         grad_x = None
         if ctx.needs_input_grad[0]:  # not for the first layer's projections of the frozen embeddings
-            grad_x = packed_product(g, ctx.layer.packed_t).float().add_(torch.mm(g_t, a))
-            grad_x = grad_x.view(*grad.shape[:-1], flat.shape[-1])
+            grad_x = ctx.layer.multiply(g, ctx.layer.packed_t).addmm_(g_t, a).view(*grad.shape[:-1], flat.shape[-1])
         return grad_x, grad_a, grad_b, None, None
-
-
-# (the input, its version, its bf16 rows) of bf16_rows' last cast; the rows stay referenced until the next cast
-_last_cast: tuple = (lambda: None, -1, None)
-
-
-def bf16_rows(x: torch.Tensor) -> torch.Tensor:
-    """x's rows in bf16, cast once for the layers that read the same input one after another (q, k and v; gate and
-    up), so that they share one copy for the backward pass too. The copy is kept while that input lives, unchanged."""
-    global _last_cast
-    source, version, rows = _last_cast
-    if source() is not x or x._version != version:
-        rows = x.reshape(-1, x.shape[-1]).to(torch.bfloat16)
-        _last_cast = (weakref.ref(x), x._version, rows)
-    return rows
 
 
 def fusable(layer) -> bool:
