@@ -90,10 +90,11 @@ class LoraProduct(torch.autograd.Function):
     computed only where one is needed. B's gradient is taken as (t^T g)^T, which MKL runs 1.5-2.4x faster than
     autograd's g^T t at 220-2,400 rows. The same arithmetic but for fp32 rounding order: a corpus-text step of
     SmolLM2-135M ran in 1.48 against 1.63 s, a closed-book step in 0.47 against 0.52 s. The rank-r products stay
-    fp32: in bf16 (as autocast runs them, q, k and v sharing one bf16 copy of their input) they ran steps 1.02-1.29x
-    as fast in one process on 2 AMD EPYC Zen 5 cores, but the default bench's fine-tuning took 213-229 / 104-107 /
-    129-140 s against 221 / 104 / 131 (within that machine's drift), and its `ft_rag` stage peaked at 3.04-3.10 GB
-    against 2.79 (de1ac1c, c82b900)."""
+    fp32. In bf16 (as autocast runs them, q, k and v sharing one bf16 copy of their input; de1ac1c, c82b900), on 2
+    AMD EPYC Zen 5 cores, alternating in one process, closed-book steps ran 1.02-1.29x as fast, `ft_rag`'s 1.02-1.04x
+    and corpus text's 0.94-1.18x; the default bench's fine-tuning took 213-229 / 104-107 / 129-140 s against
+    198-221 / 103-104 / 126-131 (the machine's drift over two hours), and its `ft_rag` stage peaked at 3.04-3.10 GB
+    against 2.79-2.80."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, layer: FrozenLinear, scaling: float) -> torch.Tensor:
