@@ -128,17 +128,21 @@ def test_shared_prefix_stops_before_each_rows_last_prompt_token():
     assert shared_prefix([([1, 9], 1), ([2, 9], 1)]) == 0
 
 
-@pytest.mark.parametrize("recompute_over", [None, 8])
-def test_a_shared_prompt_prefix_run_once_gives_the_same_loss_and_gradient(tiny_model_dir, monkeypatch, recompute_over):
+@pytest.mark.parametrize("recompute_over, bf16_products", [(None, False), (8, False), (None, True)])
+def test_a_shared_prompt_prefix_run_once_gives_the_same_loss_and_gradient(tiny_model_dir, monkeypatch, recompute_over,
+                                                                           bf16_products):
     """Rows that share a long template, run as one sequence (the prefix once, then each row padded, attention split by
     prefix_attention), give the loss and LoRA gradient of the rows run whole; so do they where the layers recompute
-    their activations in the backward pass."""
+    their activations in the backward pass, and, to bf16's rounding, where attention runs in bf16 products."""
     import bench.training.finetune as finetune
     import bench.training.prefix as prefix
 
     tokenizer = load_tokenizer(str(tiny_model_dir))
-    model = finetune.prepare_model(str(tiny_model_dir), FinetuneConfig(), "cpu")
+    model = finetune.prepare_model(str(tiny_model_dir), FinetuneConfig(precision="fp32"), "cpu")
     assert prefix.runs_prefix_once(model)
+    if bf16_products:  # as LoRA on packed frozen weights attends
+        model.config._attn_implementation = prefix.ATTENTION_BF16
+        assert prefix.runs_prefix_once(model)
     for p in (p for name, p in model.named_parameters() if "lora_B" in name):
         torch.nn.init.normal_(p, std=0.1)  # LoRA's B starts at zero: give the adapter a path the gradient must cross
     template = "You answer questions about the products of Rolith Electric, in a few words. Question: "
@@ -146,7 +150,7 @@ def test_a_shared_prompt_prefix_run_once_gives_the_same_loss_and_gradient(tiny_m
                                             ("weight?", "1.2 kg")]]
     batch = [encode_pair(tokenizer, TrainPair(p, t), 64) for p, t in texts]
     assert shared_prefix(batch) >= prefix.SHARED_PREFIX_MIN
-    calls = attention_calls(monkeypatch)
+    calls = (bf16_attention_calls if bf16_products else attention_calls)(monkeypatch)
 
     def loss_and_gradient():
         model.zero_grad()
@@ -160,7 +164,11 @@ def test_a_shared_prompt_prefix_run_once_gives_the_same_loss_and_gradient(tiny_m
     calls.clear()
     whole = loss_and_gradient()
     assert all(masked for masked, _ in calls)  # padded rows, each run whole
-    assert torch.allclose(shared[0], whole[0], atol=1e-5) and torch.allclose(shared[1], whole[1], atol=1e-5)
+    if bf16_products:  # the same products, rounded to bf16 in other groupings
+        assert shared[0].item() == pytest.approx(whole[0].item(), rel=1e-3)
+        assert (shared[1] - whole[1]).norm() < 0.01 * whole[1].norm()
+    else:
+        assert torch.allclose(shared[0], whole[0], atol=1e-5) and torch.allclose(shared[1], whole[1], atol=1e-5)
     assert shared[1].abs().sum() > 0
 
 
@@ -296,19 +304,22 @@ def test_lora_on_a_fast_bf16_cpu_multiplies_by_packed_frozen_weights_and_keys_it
     monkeypatch.setattr(FrozenLinear, "multiply", lambda self, x, packed: products.append(packed is self.packed) or multiply(self, x, packed))
     cfg = FinetuneConfig(batch_size=8, learning_rate=2e-2)
     monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 0.5)  # slow bf16 matmuls: auto trains in fp32
+    attention = bf16_attention_calls(monkeypatch)
     folder32, stats32 = train_cached(str(tiny_model_dir), tokenizer, PLAN, cfg, 0, "cpu")
-    assert stats32.precision == "fp32" and not products
+    assert stats32.precision == "fp32" and not products and not attention
     monkeypatch.setattr(device_module, "cpu_bf16_speedup", lambda: 2.5)  # fast ones: LoRA trains in bf16
     folder16, stats16 = train_cached(str(tiny_model_dir), tokenizer, PLAN, cfg, 0, "cpu")
     assert stats16.precision == "bf16" and folder16 != folder32
     assert True in products and False in products  # forward products, and the backward pass's by the transpose
+    assert attention  # and attention's products in bf16 beside them
     assert stats16.last_loss < stats16.first_loss - 0.2
     assert stats16.flops == stats32.flops  # the packed weights still count as the model's parameters
     weights = load_file(folder16 / "adapter_model.safetensors")
     assert {w.dtype for w in weights.values()} == {torch.float32}
     explicit, _ = train_cached(str(tiny_model_dir), tokenizer, PLAN, FinetuneConfig(batch_size=8, learning_rate=2e-2, precision="bf16"), 0, "cpu")
     assert explicit == folder16  # the same training as auto's resolution, so the same adapter
-    for choice in ("packed frozen weights, LoRA as one product", "fused AdamW", "shared key/value heads"):
+    packed = "packed frozen weights, LoRA as one product, bf16 attention"
+    for choice in (packed, "fused AdamW", "shared key/value heads"):
         assert adapter_key("m", PLAN, cfg, 0, (choice,)) != adapter_key("m", PLAN, cfg, 0)
 
 
@@ -339,13 +350,28 @@ def attention_calls(monkeypatch) -> list[tuple[bool, bool]]:
     return calls
 
 
+def bf16_attention_calls(monkeypatch) -> list[tuple[bool, bool]]:
+    """(masked, heads grouped) for each Bf16Attention call from here on: its heads are always grouped."""
+    from bench.training.attention import Bf16Attention
+
+    calls, forward = [], Bf16Attention.forward
+
+    def record(ctx, q, k, v, visible, scale):
+        calls.append((visible.dim() == 4, True))  # a mask of the batch's rows, not the causal one made for none
+        return forward(ctx, q, k, v, visible, scale)
+
+    monkeypatch.setattr(Bf16Attention, "forward", staticmethod(record))
+    return calls
+
+
 def test_training_runs_its_attention_on_shared_key_value_heads(tiny_model_dir, monkeypatch):
     from bench.training.compute import SHARED_KV_HEADS
 
     monkeypatch.delenv(SHARED_KV_HEADS, raising=False)
     calls = attention_calls(monkeypatch)
     pairs = [TrainPair("Question: price of lamp" + " number" * (i % 3) + f" {i}?", f"${10 + i}") for i in range(16)]  # padded
-    cfg = FinetuneConfig(batch_size=8, batch_tokens=TINY_MODEL_PART)  # rows of different lengths in one part
+    # rows of different lengths in one part; fp32, whose attention is SDPA's (bf16 products group the heads themselves)
+    cfg = FinetuneConfig(batch_size=8, batch_tokens=TINY_MODEL_PART, precision="fp32")
     train_cached(str(tiny_model_dir), load_tokenizer(str(tiny_model_dir)), TrainPlan([pairs], []), cfg, 0, "cpu")
     masked = [grouped for is_masked, grouped in calls if is_masked]  # whether each masked call grouped its heads
     assert masked and all(masked) and SHARED_KV_HEADS not in os.environ  # training's own setting, then the process's

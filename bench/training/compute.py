@@ -78,8 +78,8 @@ def kv_heads_shared(device: str):
 
 def rounding(cfg: FinetuneConfig, device: str) -> tuple[str, ...]:
     """What makes this training round otherwise, not compute otherwise (the adapter's key holds it): packed frozen
-    weights, AdamW's fused update, key/value heads read in place."""
-    return (*(["packed frozen weights, LoRA as one product"] if packs_frozen(cfg, device) else []),
+    weights (and attention's bf16 products beside them), AdamW's fused update, key/value heads read in place."""
+    return (*(["packed frozen weights, LoRA as one product, bf16 attention"] if packs_frozen(cfg, device) else []),
             *(["fused AdamW"] if fused_adamw(cfg, device) else []),
             *(["shared key/value heads"] if shares_kv_heads(device) else []))
 

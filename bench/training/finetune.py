@@ -137,7 +137,8 @@ def prepare_model(model_path: str, cfg: FinetuneConfig, device: str, init: Path 
     `init`, an adapter or fully fine-tuned model trained before, to train further (the knowledge-update experiment)."""
     if init is not None and cfg.method == "full":
         return train_prefix_once(load_model(init, torch.float32, fine_tuned=True).to(device).train(), cfg.max_length)
-    model = train_prefix_once(load_model(model_path, frozen_dtype(cfg, device)), cfg.max_length)
+    base = load_model(model_path, frozen_dtype(cfg, device))
+    model = train_prefix_once(base, cfg.max_length, bf16_products=packs_frozen(cfg, device))
     if init is not None:
         with peft_quietly():
             return PeftModel.from_pretrained(model, init, is_trainable=True).to(device).train()

@@ -10,17 +10,20 @@ its keys and values repeated into a cache: the same computation in twice the pas
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import torch
 from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
+from bench.training.attention import bf16_attention_forward
 from bench.training.sharding import transformer
 
 # a prefix shorter than this is not worth the split attention
 SHARED_PREFIX_MIN = 16
 ATTENTION = "ftrag_shared_prefix"  # registered below with transformers' attention and mask functions
+ATTENTION_BF16 = "ftrag_shared_prefix_bf16"  # the same over bf16 products (attention.py), for packed LoRA training
 
 
 def shared_prefix(encoded: list[tuple[list[int], int]]) -> int:
@@ -36,43 +39,50 @@ def part_prefix(encoded: list[tuple[list[int], int]], share_prefix: bool = True)
     return prefix if prefix >= SHARED_PREFIX_MIN else 0
 
 
-def prefix_attention(module, query, key, value, attention_mask, prefix_rows: tuple[int, int, int] | None = None, **kwargs):
-    """SDPA attention over a sequence laid out by `prefix_inputs` (`prefix_rows`: prefix length, rows, row width):
-    the prefix causally over itself, then the rows as a batch over the prefix's keys and values and their own, under
-    `attention_mask` (rows, 1, width, prefix + width). Without `prefix_rows`, transformers' SDPA attention as it is."""
+def prefix_attention(module, query, key, value, attention_mask, prefix_rows: tuple[int, int, int] | None = None,
+                     attend=sdpa_attention_forward, **kwargs):
+    """`attend` (transformers' SDPA attention, or bf16_attention_forward) over a sequence laid out by `prefix_inputs`
+    (`prefix_rows`: prefix length, rows, row width): the prefix causally over itself, then the rows as a batch over the
+    prefix's keys and values and their own, under `attention_mask` (rows, 1, width, prefix + width). Without
+    `prefix_rows`, `attend` as it is."""
     if prefix_rows is None:
-        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+        return attend(module, query, key, value, attention_mask, **kwargs)
     prefix, rows, width = prefix_rows
-    head, _ = sdpa_attention_forward(module, query[:, :, :prefix], key[:, :, :prefix], value[:, :, :prefix], None, **kwargs)
+    head, _ = attend(module, query[:, :, :prefix], key[:, :, :prefix], value[:, :, :prefix], None, **kwargs)
 
     def by_row(states: torch.Tensor) -> torch.Tensor:  # (1, heads, prefix + rows x width, dim) -> (rows, heads, width, dim)
         return states[0, :, prefix:].unflatten(1, (rows, width)).transpose(0, 1)
 
     keys, values = (torch.cat([states[:, :, :prefix].expand(rows, -1, -1, -1), by_row(states)], dim=2)
                     for states in (key, value))
-    tail, _ = sdpa_attention_forward(module, by_row(query), keys, values, attention_mask, **kwargs)
+    tail, _ = attend(module, by_row(query), keys, values, attention_mask, **kwargs)
     return torch.cat([head, tail.reshape(1, rows * width, *tail.shape[2:])], dim=1), None
 
 
 AttentionInterface.register(ATTENTION, prefix_attention)
+AttentionInterface.register(ATTENTION_BF16, partial(prefix_attention, attend=bf16_attention_forward))
 # and SDPA's masks for the calls without a layout (transformers builds no mask at all for an unregistered name)
-AttentionMaskInterface.register(ATTENTION, sdpa_mask)
+for name in (ATTENTION, ATTENTION_BF16):
+    AttentionMaskInterface.register(name, sdpa_mask)
 
 
-def train_prefix_once(model, max_length: int):
+def train_prefix_once(model, max_length: int, bf16_products: bool = False):
     """The model, set to attend with `prefix_attention` where it can: it runs transformers' SDPA attention through the
-    attention interface, and no sliding window (which the rows' mask does not apply) is shorter than a row may be.
-    Set for the model's whole training: without a layout, `prefix_attention` is SDPA attention, and a layer whose
-    activations are recomputed in the backward pass must attend as it did in the forward pass."""
+    attention interface, and no sliding window (which the rows' mask does not apply) is shorter than a row may be;
+    with `bf16_products` (LoRA training on packed frozen weights), over Bf16Attention. Set for the model's whole
+    training: without a layout, `prefix_attention` is plain attention, and a layer whose activations are recomputed
+    in the backward pass must attend as it did in the forward pass."""
     base = transformer(model)
     window = getattr(base.config, "sliding_window", None) or max_length
     if base._supports_attention_backend and base.config._attn_implementation == "sdpa" and window >= max_length:
-        base.config._attn_implementation = ATTENTION  # the setter passes it to sub-configs; no validation to run
+        # the setter passes it to sub-configs; no validation to run
+        base.config._attn_implementation = ATTENTION_BF16 if bf16_products else ATTENTION
     return model
 
 
 def runs_prefix_once(model) -> bool:
-    return transformer(getattr(model, "module", model)).config._attn_implementation == ATTENTION  # DDP's wrapper: .module
+    implementation = transformer(getattr(model, "module", model)).config._attn_implementation  # DDP's wrapper: .module
+    return implementation in (ATTENTION, ATTENTION_BF16)
 
 
 def prefix_inputs(prefix_ids: list[int], input_ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor,
