@@ -66,13 +66,17 @@ def test_a_missing_library_is_one_clear_message(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr and "FTRAG_ALLOCATOR" in done.stderr
 
 
-def test_the_command_bounds_onednns_primitive_cache_unless_the_user_sized_it(monkeypatch):
+def test_the_command_bounds_onednns_primitive_caches_unless_the_user_sized_them(monkeypatch):
     from bench.cli import main
-    from bench.run.allocator import ONEDNN_CACHED_PRIMITIVES
-    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
-    assert main(["list"]) == 0 and os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == ONEDNN_CACHED_PRIMITIVES
-    monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "512")
-    assert main(["list"]) == 0 and os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "512"
+    from bench.run.allocator import CACHE_SETTINGS, ONEDNN_CACHED_PRIMITIVES
+    assert CACHE_SETTINGS == ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY")
+    for setting in CACHE_SETTINGS:
+        monkeypatch.delenv(setting, raising=False)
+    assert main(["list"]) == 0
+    assert all(os.environ[setting] == ONEDNN_CACHED_PRIMITIVES for setting in CACHE_SETTINGS)
+    for setting in CACHE_SETTINGS:
+        monkeypatch.setenv(setting, "512")
+    assert main(["list"]) == 0 and all(os.environ[setting] == "512" for setting in CACHE_SETTINGS)
 
 
 # frees 400 MB of 1 MB tensors under mimalloc, then prints the anonymous memory before and after release_memory

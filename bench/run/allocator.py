@@ -98,10 +98,16 @@ def in_use() -> str:
 # hold. Training meets hundreds of shapes (each part's rows x length): 24 corpus-text steps and 8 of ft_rag's rows of
 # bf16 LoRA on packed weights peaked at 2,425 MB and left 894 MB allocated after the model was freed; with 64 kept,
 # 2,144 and 603 MB, at the same speed. Answering ran as fast (its decoding steps reuse a handful of shapes).
+# torch's oneDNN bindings (ideep) keep a second cache of 1,024 by default, which batched bf16 matmuls (training's
+# attention) fill: 12 steps each of corpus text, closed-book and ft_rag's rows peaked at 2,149-2,165 MB and left
+# 730 MB after the model was freed; with 64 kept, 1,993 and 547 MB, as fast (SDPA's attention: 2,102 and 677 MB,
+# with 64 kept 2,014 and 545).
 ONEDNN_CACHED_PRIMITIVES = "64"
+CACHE_SETTINGS = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "LRU_CACHE_CAPACITY")  # oneDNN's, ideep's
 
 
 def bound_onednn_cache() -> None:
-    """Keep oneDNN's primitive cache to ONEDNN_CACHED_PRIMITIVES unless the user set its size. oneDNN reads the
-    setting when it first makes a primitive, so this must run before any bf16 matmul."""
-    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", ONEDNN_CACHED_PRIMITIVES)
+    """Keep oneDNN's and ideep's primitive caches to ONEDNN_CACHED_PRIMITIVES each unless the user set their size.
+    Each reads its setting when it first makes a primitive, so this must run before any bf16 matmul."""
+    for setting in CACHE_SETTINGS:
+        os.environ.setdefault(setting, ONEDNN_CACHED_PRIMITIVES)
