@@ -16,10 +16,10 @@ outputs as lm-evaluation-harness on 20 of 20 each (benchmarks/vs_lm_eval.py), an
 unpacked. (MKL's own packed sgemm gained ~3% on Xeon cores with AMX, and nothing on the EPYC's.)
 
 LoRA training on such a CPU multiplies by its frozen weights the same way (FrozenLinear): each is laid out twice, for
-the forward product and for the backward pass's product by its transpose; attention's products run in bf16 too,
-around an fp32 softmax (training/attention.py), and everything else (the adapters, the residual stream, norms, the
-loss) stays fp32, as mixed-precision training keeps it. Each LoRA layer then
-runs as one function (LoraProduct), not as peft's product, scale, cast and sum in passes of their own."""
+the forward product and for the backward pass's product by its transpose; attention's products but its scores run in
+bf16 too (training/attention.py), and everything else (the adapters, the residual stream, norms, softmax, the loss)
+stays fp32, as mixed-precision training keeps it. Each LoRA layer then runs as one function (LoraProduct), not as
+peft's product, scale, cast and sum in passes of their own."""
 from __future__ import annotations
 
 from types import MethodType

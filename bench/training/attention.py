@@ -1,5 +1,5 @@
-"""Attention for LoRA training on packed frozen weights (a CPU's bf16 matmuls): its products in bf16 around an fp32
-softmax, in place of torch's fp32 SDPA kernel.
+"""Attention for LoRA training on packed frozen weights (a CPU's bf16 matmuls): fp32 scores and softmax, its other
+products in bf16, in place of torch's fp32 SDPA kernel.
 
 On 2 AMD EPYC Zen 5 cores SDPA's fp32 flash kernel took a third of a RAFT step (`ft_rag`'s rows, ~300 tokens) and a
 tenth of a closed-book one; it gained nothing from bf16 inputs. Here, attention forward and backward over SmolLM2-135M's
@@ -8,7 +8,9 @@ and 0.56 against 0.98 ms for 8 rows of 23 tokens on a 49-token shared prefix. Al
 LoRA steps ran 1.16-1.32x as fast on RAFT rows, 1.07-1.09x on corpus text and 1.01-1.32x closed-book. Over fp32
 weights the LoRA gradients of a RAFT batch moved 0.8% (of their norm) from fp32 SDPA's; the packed bf16 weights move
 them 2.8%, both together 3.5%. It keeps the bf16 probabilities for the backward pass (~1.8 MB a layer for a
-315-token row, where SDPA keeps fp32 q, k, v and output, ~1.9 MB); the steps' peak memory rose 30-60 MB."""
+315-token row, where SDPA keeps fp32 q, k, v and output, ~1.9 MB). Its batched bf16 matmuls meet a new shape with
+each part, and ideep keeps a primitive for each; with that cache bounded (run/allocator.py) the steps peaked no higher
+than SDPA's (1,993 against 2,014 MB)."""
 from __future__ import annotations
 
 import torch
