@@ -65,13 +65,18 @@ def test_without_a_mask_bf16_attention_is_causal_with_the_heads_scale():
     assert max(relative_errors(mine, reference)) < 0.03
 
 
-def test_a_query_that_sees_no_key_gives_finite_outputs_and_gradients():
-    q, k, v = inputs(1, 4, 4)
-    visible = torch.ones(1, 1, 4, 4, dtype=torch.bool).tril()
-    visible[:, :, 0] = False  # a padding position that attends nowhere
-    out = Bf16Attention.apply(q, k, v, visible, 0.25)
-    out.sum().backward()
-    assert all(torch.isfinite(t).all() for t in (out, q.grad, k.grad, v.grad))
+def test_a_query_that_sees_no_key_gets_zeros_and_passes_no_gradient_as_sdpa():
+    """Left padding: the first queries of a row see no key. SDPA gives them zeros; so does Bf16Attention, and no
+    gradient flows from them (where attending to all alike would carry their gradient into the row's keys)."""
+    q, k, v = inputs(2, 6, 6)
+    visible = torch.ones(6, 6, dtype=torch.bool).tril().repeat(2, 1, 1, 1)
+    visible[0, :, :, :2] = False  # row 0's two padding positions: queries 0 and 1 see nothing
+    grad = torch.randn(2, 6, HEADS, DIM)
+    mine = output_and_gradients(lambda *t: Bf16Attention.apply(*t, visible, 0.25), q, k, v, grad)
+    reference = output_and_gradients(lambda *t: sdpa(*t, visible, 0.25), q, k, v, grad)
+    assert torch.equal(mine[0][0, :2], torch.zeros(2, HEADS, DIM)) and torch.equal(reference[0][0, :2], mine[0][0, :2])
+    assert all(torch.isfinite(t).all() for t in mine)
+    assert max(relative_errors(mine, reference)) < 0.02
 
 
 def test_what_bf16_attention_does_not_cover_runs_as_transformers_sdpa_attention():

@@ -22,12 +22,12 @@ BF16 = torch.bfloat16
 class Bf16Attention(torch.autograd.Function):
     """softmax(q k^T s + mask) v for query heads grouped over shared key/value heads (each group's queries run as one
     matrix against its head, so no head is copied). q: (batch, heads, length, dim); k, v: (batch, kv heads, keys, dim);
-    `visible`: bool, broadcastable to (batch, 1, length, keys). Returns (batch, length, heads, dim), fp32, the layout
-    the output projection reads. The scores stay fp32, as a fused kernel's accumulator keeps them: rounded to bf16
+    `visible`: bool, (batch or 1, 1, length, keys). Returns (batch, length, heads, dim), fp32, the layout the output
+    projection reads. The scores stay fp32, as a fused kernel's accumulator keeps them: rounded to bf16
     (autocast's eager attention), a score of ~20 moves by up to 1/16, and SmolLM2-135M's LoRA gradients moved 2.2%
     from fp32 SDPA's on RAFT rows, against 0.8%. The products by v and the backward pass's four run in bf16: an fp32
-    gradient of the probabilities changed nothing measurable. A query that sees no key attends to all alike, as
-    transformers' eager attention does (padding, whose outputs reach no loss)."""
+    gradient of the probabilities changed nothing measurable. A query that sees no key (padding) gets zeros and passes
+    no gradient, as SDPA's kernels do."""
 
     @staticmethod
     def forward(ctx, q, k, v, visible: torch.Tensor, scale: float):
@@ -41,14 +41,18 @@ class Bf16Attention(torch.autograd.Function):
         probs = probs.view(batch, kv_heads, group * length, keys)
         qb, kb, vb = q.to(BF16), k.to(BF16), v.to(BF16)
         ctx.save_for_backward(qb, kb, vb, probs)
-        ctx.scale, ctx.heads = scale, heads
+        unseen = (~visible.any(-1)).transpose(1, 2).unsqueeze(-1)  # (batch, length, 1, 1): queries that see no key
+        ctx.scale, ctx.heads, ctx.unseen = scale, heads, unseen if unseen.any() else None
         out = torch.matmul(probs, vb).view(batch, heads, length, dim).transpose(1, 2)
-        return out.to(torch.float32, memory_format=torch.contiguous_format)
+        out = out.to(torch.float32, memory_format=torch.contiguous_format)
+        return out if ctx.unseen is None else out.masked_fill_(ctx.unseen, 0)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         qb, kb, vb, probs = ctx.saved_tensors
         batch, kv_heads, rows, dim = qb.shape
+        if ctx.unseen is not None:
+            grad = grad.masked_fill(ctx.unseen, 0)
         grad_out = grad.transpose(1, 2).to(BF16, memory_format=torch.contiguous_format).view(batch, kv_heads, rows, dim)
         grad_v = torch.matmul(probs.transpose(-1, -2), grad_out)
         grad_probs = torch.matmul(grad_out, vb.transpose(-1, -2))
@@ -69,6 +73,6 @@ def bf16_attention_forward(module, query, key, value, attention_mask, dropout: f
                                       **kwargs)
     length, keys = query.shape[2], key.shape[2]
     if attention_mask is None:
-        attention_mask = torch.ones(length, keys, dtype=torch.bool, device=query.device).tril(keys - length)
+        attention_mask = torch.ones(1, 1, length, keys, dtype=torch.bool, device=query.device).tril(keys - length)
     scale = scaling if scaling is not None else query.shape[-1] ** -0.5
     return Bf16Attention.apply(query, key, value, attention_mask, scale), None
