@@ -4,8 +4,10 @@ GGUF presets are dequantized once by transformers and cached as safetensors, so 
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,14 +57,33 @@ def resolve_generator(name: str) -> str:
 
 def convert_gguf(gguf: Path, out: Path) -> None:
     log.info("converting %s to safetensors (once)", gguf.name)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    with gguf_read_once():
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # the weights are now plain float32: drop the GGUF quantizer so save_pretrained writes ordinary safetensors
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
+
+
+@contextmanager
+def gguf_read_once():
+    """transformers parses a GGUF file three times for one conversion (for the tokenizer, the config and the tensors),
+    and builds gguf's tensor-name table anew for each of the model's ~400 modules. SmolLM2-135M's conversion took 15 s
+    on 2 cores; profiled, each parse (its 49k-token vocabulary) took ~3.7 s and the tables 5.6 s. While this runs each
+    file is parsed once (the reader only reads: a memory map) and each table built once: 6.6-7.8 s, and Gemma 3 270M's
+    26 against 43 s, the same files to the byte."""
+    import gguf
+
+    reader_class, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    gguf.GGUFReader = functools.cache(reader_class)  # transformers imports both from gguf at each call
+    gguf.get_tensor_name_map = functools.cache(name_map)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = reader_class, name_map
 
 
 def resolve_embedder(name: str) -> str:
