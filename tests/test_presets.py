@@ -5,7 +5,7 @@ import gguf
 import numpy as np
 import pytest
 
-from bench.models.presets import gguf_read_once
+from bench.models.presets import GENERATOR_PRESETS, convert_gguf, gguf_read_once
 
 
 def tiny_gguf(path):
@@ -36,3 +36,17 @@ def test_gguf_is_restored_when_conversion_fails(tmp_path):
     with pytest.raises(ValueError), gguf_read_once():
         raise ValueError("conversion failed")
     assert gguf.GGUFReader is reader_class
+
+
+def test_converting_the_shipped_preset_parses_its_gguf_once(tmp_path, monkeypatch):
+    """transformers must still look the reader up in gguf at each call, or the conversion parses thrice again."""
+    parsed = []
+
+    class CountingReader(gguf.GGUFReader):
+        def __init__(self, path, *args, **kwargs):
+            parsed.append(path)
+            super().__init__(path, *args, **kwargs)
+
+    monkeypatch.setattr(gguf, "GGUFReader", CountingReader)
+    convert_gguf(GENERATOR_PRESETS["smollm2-135m"].gguf_file(), tmp_path / "model")
+    assert len(parsed) == 1 and (tmp_path / "model" / "model.safetensors").stat().st_size > 500e6
