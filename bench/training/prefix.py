@@ -24,6 +24,7 @@ from bench.training.sharding import transformer
 SHARED_PREFIX_MIN = 16
 ATTENTION = "ftrag_shared_prefix"  # registered below with transformers' attention and mask functions
 ATTENTION_BF16 = "ftrag_shared_prefix_bf16"  # the same over bf16 products (attention.py), for packed LoRA training
+PREFIX_ATTENTIONS = (ATTENTION, ATTENTION_BF16)
 
 
 def shared_prefix(encoded: list[tuple[list[int], int]]) -> int:
@@ -62,7 +63,7 @@ def prefix_attention(module, query, key, value, attention_mask, prefix_rows: tup
 AttentionInterface.register(ATTENTION, prefix_attention)
 AttentionInterface.register(ATTENTION_BF16, partial(prefix_attention, attend=bf16_attention_forward))
 # and SDPA's masks for the calls without a layout (transformers builds no mask at all for an unregistered name)
-for name in (ATTENTION, ATTENTION_BF16):
+for name in PREFIX_ATTENTIONS:
     AttentionMaskInterface.register(name, sdpa_mask)
 
 
@@ -82,7 +83,7 @@ def train_prefix_once(model, max_length: int, bf16_products: bool = False):
 
 def runs_prefix_once(model) -> bool:
     implementation = transformer(getattr(model, "module", model)).config._attn_implementation  # DDP's wrapper: .module
-    return implementation in (ATTENTION, ATTENTION_BF16)
+    return implementation in PREFIX_ATTENTIONS
 
 
 def prefix_inputs(prefix_ids: list[int], input_ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor,
