@@ -128,6 +128,9 @@ def test_a_shared_prompt_prefix_run_once_gives_the_same_loss_and_gradient(tiny_m
     batch = [encode_pair(tokenizer, TrainPair(p, t), 64) for p, t in texts]
     assert shared_prefix(batch) >= prefix.SHARED_PREFIX_MIN
     calls = (bf16_attention_calls if bf16_products else attention_calls)(monkeypatch)
+    head_rows = []  # positions the LM head ran on, each pass
+    head = model.get_output_embeddings()
+    head.register_forward_hook(lambda _, args, __: head_rows.append(args[0].shape[:-1].numel()))
 
     def loss_and_gradient():
         model.zero_grad()
@@ -137,10 +140,13 @@ def test_a_shared_prompt_prefix_run_once_gives_the_same_loss_and_gradient(tiny_m
 
     shared = loss_and_gradient()
     assert {masked for masked, _ in calls} == {False, True}  # the prefix (unmasked), then the rows: split attention ran
+    targets = [n for _, n in batch]
+    assert len(set(targets)) > 1 and head_rows == [sum(targets)]  # as one sequence, the labelled positions alone
     monkeypatch.setattr(prefix, "SHARED_PREFIX_MIN", 10_000)
     calls.clear()
     whole = loss_and_gradient()
     assert all(masked for masked, _ in calls)  # padded rows, each run whole
+    assert head_rows[-1] == len(batch) * (max(targets) + 1)  # each row's last positions
     if bf16_products:  # the same products, rounded to bf16 in other groupings
         assert shared[0].item() == pytest.approx(whole[0].item(), rel=1e-3)
         assert (shared[1] - whole[1]).norm() < 0.01 * whole[1].norm()

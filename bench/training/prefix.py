@@ -87,14 +87,16 @@ def runs_prefix_once(model) -> bool:
 
 
 def prefix_inputs(prefix_ids: list[int], input_ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor,
-                  keep: int) -> dict:
+                  scored: torch.Tensor) -> dict:
     """The model inputs of a part whose rows share the leading `prefix_ids`, from the rest of its rows as
-    finetune.collate lays them out (left-padded ids, mask, positions; each row's last `keep` positions scored): one
-    sequence, its attention mask, and the indices of the scored positions (each row's last `keep`, in row order)."""
+    finetune.collate lays them out (left-padded ids, mask, positions; `scored`, bool (rows, keep): which of each row's
+    last `keep` positions the loss reads): one sequence, its attention mask, and the indices of the scored positions
+    (in row order)."""
     prefix, (rows, width), device = len(prefix_ids), input_ids.shape, input_ids.device
     own = torch.ones(width, width, dtype=torch.bool, device=device).tril() & mask.bool()[:, None, :]
     attention = torch.cat([mask.new_ones(rows, width, prefix, dtype=torch.bool), own], dim=2)[:, None]
-    scored = prefix + torch.arange(rows, device=device)[:, None] * width + torch.arange(width - keep, width, device=device)
+    starts = prefix + torch.arange(rows, device=device)[:, None] * width  # each row's first position in the sequence
+    last = starts + torch.arange(width - scored.shape[1], width, device=device)
     return dict(input_ids=torch.cat([torch.tensor(prefix_ids, device=device), input_ids.flatten()])[None],
-                attention_mask=attention, logits_to_keep=scored.flatten(), prefix_rows=(prefix, rows, width),
+                attention_mask=attention, logits_to_keep=last[scored], prefix_rows=(prefix, rows, width),
                 position_ids=torch.cat([torch.arange(prefix, device=device), (positions + prefix).flatten()])[None])
