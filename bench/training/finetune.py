@@ -94,8 +94,9 @@ def answer_loss(model, encoded: list[tuple[list[int], int]], pad_id: int, device
     prefix = part_prefix(encoded) if share_prefix and runs_prefix_once(model) else 0
     input_ids, mask, positions, labels, keep = collate([(ids[prefix:], n) for ids, n in encoded], pad_id, device)
     if prefix:
-        inputs = prefix_inputs(encoded[0][0][:prefix], input_ids, mask, positions, labels != -100)
-        labels = labels[labels != -100]
+        scored = labels != -100
+        inputs = prefix_inputs(encoded[0][0][:prefix], input_ids, mask, positions, scored)
+        labels = labels[scored]
     else:
         inputs = dict(input_ids=input_ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep)
     logits = model(**inputs, use_cache=False).logits
