@@ -62,3 +62,31 @@ def scored(item, output: str, family: str = "qa", labels=None, corpus_docs=(), r
     prediction = Prediction(id=item.id, input=item.input, prompt_hash="0", retrieved=list(retrieved), output=output,
                             choice_logprobs=logprobs, prompt_tokens=10, output_tokens=2, seconds=0.1)
     return Scored(item, prediction, family, labels, {d.id: d for d in corpus_docs}, evidence_field, support)
+
+
+def attention_calls(monkeypatch) -> list[tuple[bool, bool]]:
+    """(masked, heads grouped) for each attention call from here on."""
+    import torch.nn.functional as F
+
+    calls, sdpa = [], F.scaled_dot_product_attention
+
+    def record(*args, **kwargs):
+        calls.append((kwargs.get("attn_mask") is not None, kwargs.get("enable_gqa", False)))
+        return sdpa(*args, **kwargs)
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", record)
+    return calls
+
+
+def bf16_attention_calls(monkeypatch) -> list[tuple[bool, bool]]:
+    """(masked, heads grouped) for each Bf16Attention call from here on: its heads are always grouped."""
+    from bench.training.attention import Bf16Attention
+
+    calls, forward = [], Bf16Attention.forward
+
+    def record(ctx, q, k, v, visible, scale):
+        calls.append((visible.shape[0] > 1, True))  # a mask for each of the rows, not the causal one made for none
+        return forward(ctx, q, k, v, visible, scale)
+
+    monkeypatch.setattr(Bf16Attention, "forward", staticmethod(record))
+    return calls

@@ -12,7 +12,7 @@ from bench.records.config import FinetuneConfig
 from bench.records.errors import UserError
 from bench.training.finetune import (TrainPair, TrainPlan, adapter_key, answer_loss, collate, encode_pair, part_cost,
                                     prepare_model, scored_position_weight, split_by_tokens, train_cached)
-from tests.test_training_attention import bf16_attention_calls
+from tests.conftest import bf16_attention_calls
 
 
 def test_collate_left_pads_and_aligns_labels_with_the_targets():

@@ -12,7 +12,7 @@ from bench.records.config import FinetuneConfig
 from bench.training.attention import Bf16Attention, bf16_attention_forward
 from bench.training.finetune import TrainPair, TrainPlan, answer_loss, encode_pair, train_cached
 from bench.training.prefix import shared_prefix
-from tests.conftest import TINY_MODEL_PART
+from tests.conftest import TINY_MODEL_PART, attention_calls, bf16_attention_calls
 
 HEADS, KV_HEADS, DIM = 6, 2, 16
 
@@ -168,30 +168,6 @@ def test_training_reads_shared_key_value_heads_in_place_on_a_cpu_unless_told_oth
     monkeypatch.setenv(SHARED_KV_HEADS, "0")  # the user's choice stands
     with kv_heads_shared("cpu"):
         assert os.environ[SHARED_KV_HEADS] == "0" and "shared key/value heads" not in rounding(cfg, "cpu")
-
-
-def attention_calls(monkeypatch) -> list[tuple[bool, bool]]:
-    """(masked, heads grouped) for each attention call from here on."""
-    calls, sdpa = [], F.scaled_dot_product_attention
-
-    def record(*args, **kwargs):
-        calls.append((kwargs.get("attn_mask") is not None, kwargs.get("enable_gqa", False)))
-        return sdpa(*args, **kwargs)
-
-    monkeypatch.setattr(F, "scaled_dot_product_attention", record)
-    return calls
-
-
-def bf16_attention_calls(monkeypatch) -> list[tuple[bool, bool]]:
-    """(masked, heads grouped) for each Bf16Attention call from here on: its heads are always grouped."""
-    calls, forward = [], Bf16Attention.forward
-
-    def record(ctx, q, k, v, visible, scale):
-        calls.append((visible.shape[0] > 1, True))  # a mask for each of the rows, not the causal one made for none
-        return forward(ctx, q, k, v, visible, scale)
-
-    monkeypatch.setattr(Bf16Attention, "forward", staticmethod(record))
-    return calls
 
 
 def test_training_runs_its_attention_on_shared_key_value_heads(tiny_model_dir, monkeypatch):
