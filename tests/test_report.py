@@ -285,6 +285,20 @@ def test_choice_reports_state_the_majority_label_floor(tmp_path):
     assert floor == "Always answering `yes` scores 54.0%; arms whose 95% interval lies wholly above it: fine-tuning + RAG."
 
 
+def test_the_verdict_names_label_choice_arms_that_give_one_label_to_nearly_every_item():
+    scores = synthetic_scores() | {"majority": {"label": "yes", "accuracy": 0.54, "items": 100}}
+    scores["arms"]["rag"]["items"] = scores["arms"]["ft"]["items"] = scores["arms"]["base"]["items"] = 100
+    scores["arms"]["rag"]["modal_answer"] = {"label": "yes", "count": 98, "gold_count": 54}
+    scores["arms"]["ft"]["modal_answer"] = {"label": "no", "count": 90, "gold_count": 37}
+    scores["arms"]["base"]["modal_answer"] = {"label": "yes", "count": 89, "gold_count": 54}  # under 90%: not named
+    found = line_about(verdict(scores), "answers `")
+    assert found.startswith("RAG answers `yes` for 98 of 100 items (the gold label of 54); fine-tuning answers `no` "
+                            "for 90 of 100 items (the gold label of 37): an arm that gives one label to 90%")
+    # where the gold labels are no more varied (the items' most frequent label covers 98% too), nothing is said
+    scores["majority"]["accuracy"], scores["arms"]["ft"]["modal_answer"]["count"] = 0.98, 50
+    assert not [line for line in verdict(scores) if "answers `" in line]
+
+
 def test_a_sentence_continued_after_a_colon_keeps_acronyms():
     assert mid_sentence("Fine-tuning scores 5.9 points higher") == "fine-tuning scores 5.9 points higher"
     assert mid_sentence("RAG scores 5.9 points higher") == "RAG scores 5.9 points higher"

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 
 from bench.eval.metrics import METRICS, metric_family
-from bench.eval.scoring import comparisons, majority_baseline
+from bench.eval.scoring import comparisons, majority_baseline, modal_answer
 from bench.records.items import Doc, Example
 from tests.conftest import scored
 
@@ -88,6 +88,16 @@ def test_majority_baseline_is_the_share_of_the_most_frequent_gold_label():
     found = majority_baseline(items)
     assert (found.label, found.accuracy, found.items) == ("yes", 0.6, 5)
     assert majority_baseline([Example("u", "q", ())]) is None
+
+
+def test_the_modal_answer_is_the_label_answered_most_often_and_how_often_it_is_gold():
+    labels = ["yes", "no", "maybe"]
+    golds, chosen = ["yes", "no", "no", "maybe", "no"], ["no", "no", "Answer: no", "maybe", "yes"]
+    answers = [scored(Example(str(i), "q", (gold,)), out, "choice", labels)
+               for i, (gold, out) in enumerate(zip(golds, chosen))]
+    found = modal_answer(answers)  # the generated "Answer: no" is parsed to its label
+    assert (found.label, found.count, found.gold_count) == ("no", 3, 3)
+    assert modal_answer([scored(Example("1", "q", ("yes",)), "shipping", "choice", labels)]) is None  # no label named
 
 
 def test_cached_training_and_index_seconds_are_priced_on_the_device_that_measured_them():

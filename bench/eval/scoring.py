@@ -26,8 +26,8 @@ from bench.records.io import atomic_write_text
 from bench.records.items import Example
 from bench.records.layout import RunFolder
 from bench.records.predictions import read_predictions
-from bench.records.scores import (ArmScores, Definition, Interval, Majority, Retrieval, ScoredItem, ScoresFile,
-                                  SeedMetric, SeedSpread, TaskInfo)
+from bench.records.scores import (ArmScores, Definition, Interval, Majority, ModalAnswer, Retrieval, ScoredItem,
+                                  ScoresFile, SeedMetric, SeedSpread, TaskInfo)
 
 
 FIT = Definition(label="fit on its training questions", better="higher",
@@ -93,7 +93,19 @@ def arm_scores(scored: list[Scored], ctx: Context, arm_name: str, folder: RunFol
     return ArmScores(items=len(scored), accuracy=overall, by_stratum=by_stratum,
                      hallucination=section_block(scored, ctx, "hallucination"),
                      retrieval=Retrieval(recall_at_k=recall, k=ctx.cfg.retrieval.k, method=ctx.cfg.retrieval.method) if recall else None,
-                     fit=fit_interval(ctx, folder, arm_name), cost=cost_block(ctx.run, arm_name, [s.prediction for s in scored]))
+                     fit=fit_interval(ctx, folder, arm_name),
+                     modal_answer=modal_answer(scored) if ctx.family == "choice" else None,
+                     cost=cost_block(ctx.run, arm_name, [s.prediction for s in scored]))
+
+
+def modal_answer(scored: list[Scored]) -> ModalAnswer | None:
+    """The label an arm answered most often, and how many items it is the gold label of: an arm that gives one label
+    to nearly every item scores that label's share of the items, whatever it read."""
+    answered = Counter(s.predicted for s in scored if s.predicted is not None)
+    if not answered:
+        return None
+    label, count = answered.most_common(1)[0]  # ties: the label answered first
+    return ModalAnswer(label=label, count=count, gold_count=sum(label in s.item.targets for s in scored))
 
 
 def seed_spread(ctx: Context, runs_by_arm: dict[str, list[list[Scored]]]) -> dict[str, SeedSpread] | None:

@@ -52,6 +52,13 @@ class Cost(Record):
     peak_memory_mb: float | None
 
 
+class ModalAnswer(Record):
+    """The label a label-choice arm answered most often (ties: the one answered first)."""
+    label: str
+    count: int  # items the arm answered with it
+    gold_count: int  # items whose gold label it is
+
+
 class ArmScores(Record):
     items: int
     accuracy: dict[str, Interval]  # the family's metrics, headline first, and whole-sample ones (macro-F1)
@@ -59,6 +66,7 @@ class ArmScores(Record):
     hallucination: dict[str, Interval] = {}
     retrieval: Retrieval | None = None
     fit: Interval | None = None  # fine-tuned arms: the headline on a sample of its own training questions
+    modal_answer: ModalAnswer | None = None  # label choice: the label it answered most often
     cost: Cost
 
 
