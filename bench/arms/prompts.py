@@ -12,7 +12,8 @@ from bench.records.items import ABSTAIN_ANSWER, Example
 # The instruction before the question: every closed-book prompt then shares the chat template's system turn and the
 # instruction (49 tokens with SmolLM2's template, against 26 with the question first), which training runs once per
 # batch part (training.finetune.answer_loss): closed-book QA pairs run ~40% fewer positions, and synth_qa's closed-book
-# LoRA steps ran 1.35x faster. With the question last, next to the answer, RAG and ft_rag also answered more (benchmarks/RESULTS.md)
+# LoRA steps ran 1.35x faster. With the question last, next to the answer, RAG and ft_rag also answered more
+# (benchmarks/RESULTS.md)
 QA_INSTRUCTION = (
     f'Answer with a short phrase only. If you do not know the answer, reply "{ABSTAIN_ANSWER}".\n'
     "Question: {input}"

@@ -100,7 +100,7 @@ def arm_scores(scored: list[Scored], ctx: Context, arm_name: str, folder: RunFol
 
 def modal_answer(scored: list[Scored]) -> ModalAnswer | None:
     """The label an arm answered most often, and how many items it is the gold label of: an arm that gives one label
-    to nearly every item scores that label's share of the items, whatever it read."""
+    to nearly every item scores about the share of items whose gold label that is, whatever it read."""
     answered = Counter(s.predicted for s in scored if s.predicted is not None)
     if not answered:
         return None
