@@ -11,9 +11,10 @@ import pytest
 
 from bench.cli import main
 from bench.data.tasks import find_task_file, read_spec
+from bench.eval.claims import OVADIA, claims
 from bench.eval.scoring import definitions
 from bench.records.config import resolve_config
-from bench.records.scores import ScoresFile
+from bench.records.scores import Claim, ScoresFile
 from bench.report import write_report
 from bench.report.formats import mid_sentence, usd
 from bench.report.verdict import verdict as verdict_of_file
@@ -297,6 +298,29 @@ def test_the_verdict_names_label_choice_arms_that_give_one_label_to_nearly_every
     # where the gold labels are no more varied (the items' most frequent label covers 98% too), nothing is said
     scores["majority"]["accuracy"], scores["arms"]["ft"]["modal_answer"]["count"] = 0.98, 50
     assert not [line for line in verdict(scores) if "answers `" in line]
+
+
+def test_the_verdict_says_when_fine_tuning_never_read_the_corpus():
+    scores = synthetic_scores()  # synth_qa's settings: ft reads the corpus for 2 epochs
+    assert not [line for line in verdict(scores) if "corpus_epochs" in line]
+    scores["config"]["finetune"]["corpus_epochs"] = 0
+    assert line_about(verdict(scores), "corpus_epochs").startswith(
+        "Fine-tuning trained on the training examples alone (`finetune.corpus_epochs: 0`): it never read the 6 corpus "
+        "documents RAG retrieves from")
+    scores["task"]["corpus_documents"] = 0  # no corpus (banking77): there was nothing to read
+    assert not [line for line in verdict(scores) if "corpus_epochs" in line]
+
+
+def test_the_retrieval_claim_is_measured_only_against_an_ft_arm_that_read_the_corpus():
+    def ovadia(scores: dict) -> Claim:
+        (found,) = [c for c in claims(ScoresFile.model_validate(scores), {}) if c.source == OVADIA[0]]
+        return found
+
+    scores = synthetic_scores()
+    assert ovadia(scores).finding == "agrees"  # rag - ft among corpus_only items: +55 points, p = 0.0001
+    scores["config"]["finetune"]["corpus_epochs"] = 0
+    assert ovadia(scores).finding == "not measured"
+    assert "finetune.corpus_epochs" in ovadia(scores).figures
 
 
 def test_a_sentence_continued_after_a_colon_keeps_acronyms():

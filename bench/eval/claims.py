@@ -72,8 +72,22 @@ def lora_forgets_less(scores: ScoresFile) -> Claim:
     return claim.model_copy(update={"figures": claim.figures + against_base})
 
 
+def ft_read_the_corpus(scores: ScoresFile) -> bool:
+    """Whether the ft arm trained on corpus text (knowledge fine-tuning), not on the training pairs alone."""
+    return scores.task.corpus_documents > 0 and scores.config.get("finetune", {}).get("corpus_epochs", 1) > 0
+
+
+def retrieval_beats_fine_tuning(scores: ScoresFile, stratum: str) -> Claim:
+    """Ovadia et al. fine-tune on the documents that hold the facts: an ft arm that never read the corpus was never
+    given them, and retrieval beating it says nothing about the claim."""
+    if not ft_read_the_corpus(scores):
+        needs = "needs an ft arm trained on the corpus (finetune.corpus_epochs of 1 or more)"
+        return judged(OVADIA, None, None, needs, "")
+    return from_comparison(scores, OVADIA, "rag", "ft", stratum)
+
+
 def claims(scores: ScoresFile, runs_by_arm: dict[str, list[list[Scored]]]) -> list[Claim]:
     """Each claim's finding from this run's figures (unadjusted paired tests at 5%, each claim on its own)."""
     unseen = "corpus_only" if any("corpus_only" in a.by_stratum for a in scores.arms.values()) else "all"
-    return [from_comparison(scores, OVADIA, "rag", "ft", unseen), from_comparison(scores, RAFT, "ft_rag", "rag", "all"),
+    return [retrieval_beats_fine_tuning(scores, unseen), from_comparison(scores, RAFT, "ft_rag", "rag", "all"),
             lora_forgets_less(scores), made_up_answers(scores, runs_by_arm)]

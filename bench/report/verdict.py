@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from bench.eval.claims import ft_read_the_corpus
 from bench.eval.comparisons import fine_tune_vs_retrieval, ranked
 from bench.records.scores import Interval, ScoresFile
 from bench.report.experiments import curve_sentences, forgetting_summary, update_sentences
@@ -219,8 +220,8 @@ def verdict(scores: ScoresFile, defs: dict) -> list[str]:
             if has_value(scores.interval(pair[0], metric, stratum)) and has_value(scores.interval(pair[1], metric, stratum)):
                 lines.append(diff_sentence(difference(scores, *pair, metric, stratum), label_of(defs, metric), f" among {literal(stratum)} items"))
         caveat = cheaper_but_worse_sentence(scores, pair, pair_diff, label_of(defs, metric))
-    return lines + augmentation_sentence(scores, defs) + fit_sentence(scores, defs) + hallucination_sentence(scores, defs) \
-        + cost_sentences(scores, pair) + caveat + experiment_sentences(scores)
+    return lines + corpus_sentence(scores) + augmentation_sentence(scores, defs) + fit_sentence(scores, defs) \
+        + hallucination_sentence(scores, defs) + cost_sentences(scores, pair) + caveat + experiment_sentences(scores)
 
 
 def experiment_sentences(scores: ScoresFile) -> list[str]:
@@ -229,6 +230,17 @@ def experiment_sentences(scores: ScoresFile) -> list[str]:
     lines += [forgetting_summary(scores.forgetting)] if scores.forgetting else []
     curve = scores.curve
     return lines + (["Learning curve: " + " ".join(curve_sentences(curve, scores.definitions[curve.metric].label))] if curve else [])
+
+
+def corpus_sentence(scores: ScoresFile) -> list[str]:
+    """A closed-book arm trained without the corpus was never given the facts RAG reads: say so in the verdict."""
+    trained = [title(arm) for arm in ("ft", "ft_plain") if arm in scores.arms]
+    if not trained or not scores.task.corpus_documents or ft_read_the_corpus(scores):
+        return []
+    return [f"{capitalized(' and '.join(trained))} trained on the training examples alone "
+            f"(`finetune.corpus_epochs: 0`): it never read the {scores.task.corpus_documents:,} corpus documents RAG "
+            "retrieves from, so RAG against it sets retrieval against a model never given their facts; set "
+            "`finetune.corpus_epochs` to 1 or more to compare them on the same knowledge."]
 
 
 def augmentation_sentence(scores: ScoresFile, defs: dict) -> list[str]:
