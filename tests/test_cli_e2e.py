@@ -9,6 +9,7 @@ import pytest
 
 import bench.arms.answer
 from bench.cli import main
+from bench.eval.answers import rouge_l
 from bench.eval.metrics import METRICS
 
 FAST = ["--limit", "2", "finetune.epochs=1", "finetune.corpus_epochs=1", "finetune.raft_epochs=1", "generation.max_new_tokens=4"]
@@ -138,6 +139,17 @@ def test_classification_and_drafting_tasks_run_every_arm(task, metric, tiny_mode
     if task == "synth_cls":  # constrained choice: every answer is a label, with a probability per label
         assert all(r["output"] in ["drone", "kettle", "headphones", "router", "lamp", "e-bike"] and len(r["choice_logprobs"]) == 6 for r in rag)
         assert len(rag[0]["examples"]) == 4  # kNN training examples beside the corpus chunks
+
+
+def test_a_task_may_rank_its_arms_and_measure_fit_by_another_metric(tiny_model_dir, tmp_path):
+    args = ["--arms", "base,ft", "--limit", "1", "finetune.max_examples=8", "headline=rouge_l", *FAST[2:]]
+    assert main(["run", "synth_draft", "--model", str(tiny_model_dir), *args]) == 0
+    (folder,) = (tmp_path / "results" / "synth_draft").iterdir()
+    scores = json.loads((folder / "scores.json").read_text())
+    assert scores["metrics"] == ["rouge_l", "fact_recall"]
+    train = {row["id"]: row["reply"] for row in lines(Path(__file__).parents[1] / "tasks" / "synth_draft" / "train.jsonl")}
+    fit = [rouge_l(row["output"], train[row["id"]]) for row in lines(folder / "predictions" / "fit" / "ft.jsonl")]
+    assert scores["arms"]["ft"]["fit"]["mean"] == pytest.approx(sum(fit) / len(fit))
 
 
 def test_classification_can_generate_and_parse_labels_instead(tiny_model_dir, tmp_path):

@@ -206,6 +206,7 @@ CASES = {
     "command line bad arm": ("qa", with_args("--arms", "base,fewshots"), ["command line: arms: Unknown arm 'fewshots'. Did you mean: fewshot?"]),
     "command line not a group": ("qa", with_args("limit=3", "limit.x=1"), ["command line: limit.x=1: limit is a single setting, not a group"]),
     "loglik without labels": ("qa", with_args("answer_mode=loglik"), ["answer_mode=loglik needs a fixed answer set", "Add labels"]),
+    "headline of another kind": ("draft", with_args("headline=em"), ["headline: 'em' is not a per-item accuracy metric of this task (a drafting task)", "one of: fact_recall, rouge_l"]),
     "fine-tuning without train": ("qa", yaml("  train: {path: train.jsonl, fields: {input: question, target: answer}}\n", ""), ["data.train: the fine-tuned arms (ft, ft_rag) need training examples", "--arms base,rag"]),
     # classification: labels
     "label null": ("cls", yaml("[billing, delivery]", "[billing, delivery, ~]"), ["task.yaml: labels.2: must be text, found null", "quote it"]),

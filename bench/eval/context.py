@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.data.tasks import Task, load_task, select_items
-from bench.eval.metrics import Family, Metric, Scored, metric_family
+from bench.eval.metrics import Family, Metric, Scored, metric_family, scored_metrics
 from bench.eval.stats import mean_interval
 from bench.records.arms import ARMS
 from bench.records.config import RunConfig
@@ -35,6 +35,11 @@ class Context:
     @property
     def cfg(self) -> RunConfig:
         return self.run.config
+
+    @property
+    def metrics(self) -> list[Metric]:
+        """The per-item accuracy metrics the run is scored by, its headline first."""
+        return scored_metrics(self.family, self.cfg.headline)
 
 
 def read_manifest(folder: RunFolder) -> RunManifest:

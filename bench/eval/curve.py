@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.eval.comparisons import item_values
 from bench.eval.context import Context, ci, experiment_manifest, scored_file, values_of
-from bench.eval.metrics import Scored, family_metrics
+from bench.eval.metrics import Scored
 from bench.eval.stats import paired_test
 from bench.records.layout import RunFolder
 from bench.records.scores import Curve, CurvePoint
@@ -31,7 +31,7 @@ def curve_scores(folder: RunFolder, ctx: Context, runs_by_arm: dict[str, list[li
     manifest = experiment_manifest(folder, NAME, ctx)
     if manifest is None:
         return None
-    headline = family_metrics(ctx.family)[0]
+    headline = ctx.metrics[0]
     rag = runs_by_arm["rag"][0] if "rag" in runs_by_arm else None
     whole = manifest.settings["training_examples"]
     if isinstance(whole, int):  # written before each arm had its own split

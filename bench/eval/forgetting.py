@@ -8,7 +8,7 @@ import numpy as np
 from bench.data.probes import PROBES
 from bench.eval.comparisons import item_values
 from bench.eval.context import Context, ci, experiment_manifest, scored_file, values_of
-from bench.eval.metrics import Scored, family_metrics
+from bench.eval.metrics import Scored
 from bench.eval.stats import paired_test, wilson_interval
 from bench.records.arms import ARMS
 from bench.records.errors import UserError
@@ -50,7 +50,7 @@ def domain_answers(ctx: Context, folder: RunFolder, variant: Variant, runs_by_ar
 
 
 def domain_gain(ctx: Context, answers: list[Scored], base: list[Scored]) -> Interval | None:
-    headline = family_metrics(ctx.family)[0]
+    headline = ctx.metrics[0]
     mine, theirs = item_values(answers, headline), item_values(base, headline)
     shared = [i for i in mine if i in theirs]
     if not shared:
@@ -72,7 +72,7 @@ def forgetting_scores(folder: RunFolder, ctx: Context, runs_by_arm: dict[str, li
     sample = manifest.settings["answer_key"]  # stored with the answers: scoring reads no dataset
     right = {v.name: {p: right_answers(folder, v.name, p, key) for p, key in sample.items()} for v in manifest.variants}
     base, base_all = right["base"], np.concatenate(list(right["base"].values()))
-    headline = family_metrics(ctx.family)[0]
+    headline = ctx.metrics[0]
     variants = []
     for variant in manifest.variants[1:]:
         probes = {}

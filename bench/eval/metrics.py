@@ -191,8 +191,14 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
 )}
 
 
+def scored_metrics(family: Family, headline: str | None = None) -> list[Metric]:
+    """The family's per-item accuracy metrics, the headline first: `headline` where named, else the registry's first."""
+    metrics = family_metrics(family)
+    return sorted(metrics, key=lambda m: m.name != headline) if headline else metrics
+
+
 def family_metrics(family: Family, section: Section = "accuracy", per_item: bool | None = True) -> list[Metric]:
-    """The registered metrics of a family and section in registry order (the headline first), by default those
-    that are means of item values."""
+    """The registered metrics of a family and section in registry order (the default headline first), by default
+    those that are means of item values."""
     return [m for m in METRICS.values() if family in m.families and m.section == section
             and (per_item is None or m.per_item == per_item)]

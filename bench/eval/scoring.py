@@ -17,7 +17,7 @@ from bench.eval.curve import curve_scores
 from bench.eval.forgetting import forgetting_scores
 from bench.eval.update import update_scores
 from bench.eval.cost import COST_DEFINITIONS, break_even, cost_block
-from bench.eval.metrics import METRICS, Family, Metric, Scored, family_metrics
+from bench.eval.metrics import METRICS, Metric, Scored, family_metrics
 from bench.eval.comparisons import comparisons, with_holm
 from bench.eval.stats import bootstrap_statistic
 from bench.records.arms import ARMS
@@ -58,20 +58,19 @@ def section_block(scored: list[Scored], ctx: Context, section: str) -> dict[str,
     return {m.name: found for m in metrics if (found := interval(m, scored, ctx.cfg)) is not None}
 
 
-def headline_scored(scored: list[Scored], family: Family) -> list[Scored]:
-    """The items the family's headline metric applies to (QA: the answerable ones)."""
-    headline = family_metrics(family)[0]
+def headline_scored(scored: list[Scored], headline: Metric) -> list[Scored]:
+    """The items the headline metric applies to (QA: the answerable ones)."""
     return [s for s in scored if headline.value(s) is not None]
 
 
 def accuracy_blocks(scored: list[Scored], ctx: Context) -> tuple[dict[str, Interval], dict[str, dict[str, Interval]]]:
     """(overall, per stratum): the family's metrics over the items its headline scores; strata in order of appearance."""
-    scored = headline_scored(scored, ctx.family)
-    overall = {m.name: ci(values_of(m, scored), ctx.cfg) for m in family_metrics(ctx.family)}
+    scored = headline_scored(scored, ctx.metrics[0])
+    overall = {m.name: ci(values_of(m, scored), ctx.cfg) for m in ctx.metrics}
     overall |= section_block(scored, ctx, "accuracy")  # adds whole-sample metrics (macro-F1)
     strata = dict.fromkeys(s.item.stratum for s in scored)
     by_stratum = {stratum: {m.name: ci(values_of(m, [s for s in scored if s.item.stratum == stratum]), ctx.cfg)
-                            for m in family_metrics(ctx.family)} for stratum in strata}
+                            for m in ctx.metrics} for stratum in strata}
     return overall, by_stratum
 
 
@@ -82,7 +81,7 @@ def fit_interval(ctx: Context, folder: RunFolder, arm_name: str) -> Interval | N
         return None
     by_id = {ex.id: ex for ex in ctx.task.train}
     scored = [Scored(by_id[p.id], p, ctx.family, ctx.task.spec.labels, ctx.docs) for p in read_predictions(path) if p.id in by_id]
-    headline = family_metrics(ctx.family)[0]
+    headline = ctx.metrics[0]
     # a training question whose answer was to decline is learned when the arm declines it
     return ci([float(s.declined) if not s.item.answerable else headline.value(s) for s in scored], ctx.cfg) if scored else None
 
@@ -116,7 +115,7 @@ def seed_spread(ctx: Context, runs_by_arm: dict[str, list[list[Scored]]]) -> dic
     spread = {}
     for name, runs in ((a, r) for a, r in runs_by_arm.items() if ARMS[a].fine_tuned):
         metrics = {}
-        for metric in family_metrics(ctx.family):
+        for metric in ctx.metrics:
             values = [float(np.mean(values_of(metric, scored))) for scored in runs]
             metrics[metric.name] = SeedMetric(values=values, mean=float(np.mean(values)), std=float(np.std(values, ddof=1)))
         spread[name] = SeedSpread(seeds=cfg.seeds, metrics=metrics)
@@ -159,14 +158,14 @@ def score_run(folder: RunFolder) -> ScoresFile:
         atomic_write_text(folder.item_scores(name), "".join(r.model_dump_json() + "\n" for r in item_records(runs[0])))
     scores = ScoresFile(
         task=task_info(ctx.task), items=dict(Counter(item.stratum for item in ctx.items)), family=ctx.family,
-        metrics=[m.name for m in family_metrics(ctx.family)], config=cfg.model_dump(), config_hash=cfg.digest(),
+        metrics=[m.name for m in ctx.metrics], config=cfg.model_dump(), config_hash=cfg.digest(),
         generator_path=ctx.run.generator_path, n_params=ctx.run.n_params, prompt_format=ctx.run.prompt_format, answering_precision=ctx.run.answering_precision, arms=arms, break_even=break_even({n: a.cost for n, a in arms.items()}),
         majority=majority_baseline(ctx.items) if ctx.family == "choice" else None, seeds=seed_spread(ctx, runs_by_arm),
         definitions=definitions(), timings=ctx.run.timings, stage_memory_mb=ctx.run.stage_memory_mb, environment=ctx.run.environment,
         forgetting=forgetting_scores(folder, ctx, runs_by_arm), update=update_scores(folder, ctx),
         curve=curve_scores(folder, ctx, runs_by_arm),
     )
-    rows = [row for metric in family_metrics(ctx.family) for row in comparisons(runs_by_arm, metric, cfg)]
+    rows = [row for metric in ctx.metrics for row in comparisons(runs_by_arm, metric, cfg)]
     scores = scores.model_copy(update={"comparisons": with_holm(scores, rows)})
     scores = scores.model_copy(update={"claims": claims(scores, runs_by_arm)})
     atomic_write_text(folder.scores, scores.model_dump_json(indent=2) + "\n")

@@ -7,7 +7,7 @@ from bench.data.revision import load_revision
 from bench.eval.answers import answer_correct
 from bench.eval.context import Context, ci, experiment_manifest, scored_file, values_of
 from bench.eval.cost import hour_rate
-from bench.eval.metrics import Scored, family_metrics
+from bench.eval.metrics import Scored
 from bench.records.layout import RunFolder
 from bench.records.manifest import Variant
 from bench.records.scores import Update, UpdateVariant
@@ -34,7 +34,7 @@ def update_scores(folder: RunFolder, ctx: Context) -> Update | None:
     revision = load_revision(ctx.task)
     wanted = set(manifest.settings["unchanged_ids"])
     unchanged = [it for it in ctx.task.test if it.id in wanted]
-    headline = family_metrics(ctx.family)[0]
+    headline = ctx.metrics[0]
     command = f"ftrag update {folder.path}"
     variants = []
     for v in manifest.variants:

@@ -153,6 +153,10 @@ class RunConfig(Strict):
     fewshot_k: int = Field(4, ge=1)
     knn_k: int = Field(4, ge=1)  # classification: nearest training examples in the retrieval arms' prompt
     answer_mode: Literal["auto", "loglik", "generate"] = "auto"  # auto: log-likelihood choice when the task has labels
+    # the metric the verdict ranks arms by and fit is measured in: one of the task's per-item accuracy metrics (e.g.
+    # rouge_l where a drafting task's references state few values or names); None: the first (correct answer for QA,
+    # accuracy for labels, key-fact recall for drafting)
+    headline: str | None = None
     seed: int = 0  # sampling: few-shot examples, training subsample, bootstrap
     # Fine-tuning seeds. The first gives the ft/ft_rag predictions that the tables and tests use; each
     # further seed retrains both adapters and answers again, and the report shows the spread across seeds.
