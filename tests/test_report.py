@@ -300,6 +300,20 @@ def test_the_verdict_names_label_choice_arms_that_give_one_label_to_nearly_every
     assert not [line for line in verdict(scores) if "answers `" in line]
 
 
+def test_the_fit_line_asks_for_more_epochs_only_where_the_held_out_loss_had_not_turned():
+    scores = synthetic_scores()
+    scores["arms"]["ft"]["fit"], scores["arms"]["ft_rag"]["fit"] = interval(0.5), interval(0.6)
+    fit = line_about(verdict(scores), "Fit on its training questions")
+    assert "Below 80% (fine-tuning, fine-tuning + RAG), the adapter has not learned its training data: train" in fit
+    # ft_rag stopped early: its held-out loss was lowest after epoch 2 (qmsum's ft, 2026-12-07)
+    scores["arms"]["ft_rag"]["cost"]["train"] |= {"epochs_planned": 8, "epochs_run": 4, "best_epoch": 2,
+                                                  "validation_pairs": 15, "validation_losses": [3.39, 3.29, 3.31, 3.47]}
+    fit = line_about(verdict(scores), "Fit on its training questions")
+    assert "Below 80% (fine-tuning), the adapter has not learned its training data: train longer" in fit
+    assert ("Below 80% with its held-out loss lowest before its last epoch (fine-tuning + RAG at epoch 2 of the 4 it "
+            "ran): more epochs would fit its training questions better and held-out ones worse") in fit
+
+
 def test_the_verdict_says_when_fine_tuning_never_read_the_corpus():
     scores = synthetic_scores()  # synth_qa's settings: ft reads the corpus for 2 epochs
     assert not [line for line in verdict(scores) if "corpus_epochs" in line]

@@ -252,13 +252,23 @@ def augmentation_sentence(scores: ScoresFile, defs: dict) -> list[str]:
 
 
 def fit_sentence(scores: ScoresFile, defs: dict) -> list[str]:
-    """Whether each adapter learned its own training questions: a comparison with an unfit adapter is premature."""
+    """Whether each adapter learned its own training questions: a comparison with an unfit adapter is premature,
+    unless its held-out loss had already turned, when more epochs would only overfit."""
     fits = {arm: data.fit for arm, data in scores.arms.items() if data.fit is not None and data.fit.has_value}
     if not fits:
         return []
     said = "; ".join(f"{title(arm)} {pct_words(fit)}" for arm, fit in fits.items())
-    low = [title(arm) for arm, fit in fits.items() if fit.mean < 0.8]
-    warning = f" Below 80% ({', '.join(low)}), the adapter has not learned its training data: train longer before trusting its comparison." if low else ""
+    low = {arm: scores.arms[arm].cost.train for arm, fit in fits.items() if fit.mean < 0.8}
+    turned = {arm: t for arm, t in low.items() if t and t.validation_losses and t.best_epoch < t.epochs_run}
+    unfit = [title(arm) for arm in low if arm not in turned]
+    warning = (f" Below 80% ({', '.join(unfit)}), the adapter has not learned its training data: train longer before "
+               "trusting its comparison.") if unfit else ""
+    if turned:
+        where = ", ".join(f"{title(arm)} at epoch {t.best_epoch} of the {t.epochs_run} it ran"
+                          for arm, t in turned.items())
+        warning += (f" Below 80% with its held-out loss lowest before its last epoch ({where}): more epochs would fit "
+                    "its training questions better and held-out ones worse, so its comparison is this model's best on "
+                    "these training examples; more examples or a larger model may do better.")
     return [f"{label_of(defs, 'fit').capitalize()}: {said}.{warning}"]
 
 
