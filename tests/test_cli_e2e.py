@@ -147,7 +147,8 @@ def test_a_task_may_rank_its_arms_and_measure_fit_by_another_metric(tiny_model_d
     (folder,) = (tmp_path / "results" / "synth_draft").iterdir()
     scores = json.loads((folder / "scores.json").read_text())
     assert scores["metrics"] == ["rouge_l", "fact_recall"]
-    train = {row["id"]: row["reply"] for row in lines(Path(__file__).parents[1] / "tasks" / "synth_draft" / "train.jsonl")}
+    train_file = Path(__file__).parents[1] / "tasks" / "synth_draft" / "train.jsonl"
+    train = {row["id"]: row["reply"] for row in lines(train_file)}
     fit = [rouge_l(row["output"], train[row["id"]]) for row in lines(folder / "predictions" / "fit" / "ft.jsonl")]
     assert scores["arms"]["ft"]["fit"]["mean"] == pytest.approx(sum(fit) / len(fit))
 
