@@ -234,10 +234,9 @@ def experiment_sentences(scores: ScoresFile) -> list[str]:
 
 def corpus_sentence(scores: ScoresFile) -> list[str]:
     """A closed-book arm trained without the corpus was never given the facts RAG reads: say so in the verdict."""
-    trained = [title(arm) for arm in ("ft", "ft_plain") if arm in scores.arms]
-    if not trained or not scores.task.corpus_documents or ft_read_the_corpus(scores):
-        return []
-    return [f"{capitalized(' and '.join(trained))} trained on the training examples alone "
+    if "ft" not in scores.arms or not scores.task.corpus_documents or ft_read_the_corpus(scores):
+        return []  # (ft_plain runs only where ft reads the corpus)
+    return [f"{capitalized(title('ft'))} trained on the training examples alone "
             f"(`finetune.corpus_epochs: 0`): it never read the {scores.task.corpus_documents:,} corpus documents RAG "
             "retrieves from, so RAG against it sets retrieval against a model never given their facts; set "
             "`finetune.corpus_epochs` to 1 or more to compare them on the same knowledge."]
