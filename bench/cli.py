@@ -80,7 +80,10 @@ def cmd_sweep(args) -> None:
 
 def cmd_validate(args) -> None:
     """Everything `ftrag run` with the same arguments would reject, without loading any model."""
-    task, _ = validate_task(args.task, settings(args))
+    from bench.eval.metrics import check_headline  # scipy, which the data checks above do without
+
+    task, cfg = validate_task(args.task, settings(args))
+    check_headline(task, cfg)
     if "update" in task.spec.probes:  # the revision `ftrag update` reads: checked here too, though a run does not need it
         load_revision(task)
     print(f"{task.name}: OK ({task.spec.kind}; {len(task.corpus)} corpus documents, {len(task.train)} train, {len(task.test)} test items)")

@@ -1,6 +1,5 @@
 """Run settings checked before any work: the task's `overrides:` (named as task.yaml fields), key=value settings
-from the command line, and what the chosen settings need from the task (labels, training examples, the headline's
-metric)."""
+from the command line, and what the chosen settings need from the task (labels, training examples)."""
 from __future__ import annotations
 
 import copy
@@ -11,7 +10,6 @@ import yaml
 from pydantic import ValidationError
 
 from bench.data.spec import TaskSpec
-from bench.eval.metrics import metric_family, scored_metrics
 from bench.records.arms import ARMS, default_arms
 from bench.records.config import RunConfig, parse_override
 from bench.records.errors import UserError, pydantic_problems
@@ -67,9 +65,4 @@ def needs_problems(spec: TaskSpec, task_file: Path, cfg: RunConfig, has_train: b
     if tuned and not has_train:
         problems.append(f"{task_file}: data.train: the fine-tuned arms ({', '.join(tuned)}) need training examples, and "
                         f"the task has none. Add data.train, or choose other arms (e.g. --arms base,rag).")
-    metrics = [m.name for m in scored_metrics(metric_family(spec.kind, spec.labels))]
-    if cfg.headline is not None and cfg.headline not in metrics:
-        problems.append(f"{task_file}: headline: '{cfg.headline}' is not a per-item accuracy metric of this task "
-                        f"(a {spec.kind} task{' with labels' if spec.labels else ''}). Set overrides.headline (or "
-                        f"headline= on the command line) to one of: {', '.join(metrics)}; the first is the default.")
     return problems

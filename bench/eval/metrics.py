@@ -17,7 +17,10 @@ from typing import Any, Callable, Literal
 from bench.eval.answers import answer_correct, exact_match, macro_f1, parse_label, recall_at_k, rouge_l, token_f1
 from bench.eval.declines import declines
 from bench.eval.facts import CONFIDENT, Evidence, draft_contradicts, fact_recall, required_facts, unsupported_units
+from bench.data.tasks import Task
 from bench.eval.stats import expected_calibration_error
+from bench.records.config import RunConfig
+from bench.records.errors import UserError
 from bench.records.items import Doc, Example
 from bench.records.predictions import Prediction
 
@@ -195,6 +198,17 @@ def scored_metrics(family: Family, headline: str | None = None) -> list[Metric]:
     """The family's per-item accuracy metrics, the headline first: `headline` where named, else the registry's first."""
     metrics = family_metrics(family)
     return sorted(metrics, key=lambda m: m.name != headline) if headline else metrics
+
+
+def check_headline(task: Task, cfg: RunConfig) -> None:
+    """The `headline` setting names one of the task's per-item accuracy metrics: checked before any work (the data
+    layer, which validates the rest of the settings, does not know the metrics)."""
+    names = [m.name for m in scored_metrics(metric_family(task.spec.kind, task.spec.labels))]
+    if cfg.headline is not None and cfg.headline not in names:
+        kind = f"a {task.spec.kind} task{' with labels' if task.spec.labels else ''}"
+        raise UserError(f"{task.folder / 'task.yaml'}: headline: '{cfg.headline}' is not a per-item accuracy metric of "
+                        f"this task ({kind}). Set overrides.headline (or headline= on the command line) to one of: "
+                        f"{', '.join(names)}; the first is the default.")
 
 
 def family_metrics(family: Family, section: Section = "accuracy", per_item: bool | None = True) -> list[Metric]:

@@ -40,6 +40,9 @@ def launcher_settings(launcher: str, processes: int | None) -> list[str]:
 
 def run(task_name: str, overrides: list[str] = (), run_id: str | None = None) -> Path:
     task, cfg = validate_task(task_name, overrides)  # every problem with the task or the settings, before any work
+    if cfg.headline is not None:  # the metrics load scipy, which an unchanged re-run otherwise does without
+        from bench.eval.metrics import check_headline
+        check_headline(task, cfg)
     if cfg.arms is None:
         cfg = cfg.model_copy(update={"arms": default_arms(uses_paraphrases(cfg, task))})
     folder = RunFolder(results_dir() / task.name / (run_id or f"{Path(cfg.model.generator).name}-{cfg.digest()}"))
