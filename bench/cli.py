@@ -80,7 +80,7 @@ def cmd_sweep(args) -> None:
 
 def cmd_validate(args) -> None:
     """Everything `ftrag run` with the same arguments would reject, without loading any model."""
-    from bench.eval.metrics import check_headline  # scipy, which the data checks above do without
+    from bench.eval.metrics import check_headline  # scipy, which the data checks below do without
 
     task, cfg = validate_task(args.task, settings(args))
     check_headline(task, cfg)

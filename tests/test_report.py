@@ -12,7 +12,7 @@ import pytest
 from bench.cli import main
 from bench.data.tasks import find_task_file, read_spec
 from bench.eval.claims import OVADIA, claims
-from bench.eval.scoring import definitions
+from bench.eval.scoring import definitions, verdict_break_even
 from bench.records.config import resolve_config
 from bench.records.scores import Claim, ScoresFile
 from bench.report import write_report
@@ -312,6 +312,24 @@ def test_the_fit_line_asks_for_more_epochs_only_where_the_held_out_loss_had_not_
     assert "Below 80% (fine-tuning), the adapter has not learned its training data: train longer" in fit
     assert ("Below 80% with its held-out loss lowest before its last epoch (fine-tuning + RAG at epoch 2 of the 4 it "
             "ran): more epochs would fit its training questions better and held-out ones worse") in fit
+
+
+def test_the_break_even_prices_the_fine_tuned_arm_the_verdict_compares():
+    """synth_qa, 2026-12-05: ft_plain outscored ft, the verdict compared ft_plain with RAG, and the break-even spoke of ft."""
+    scores = synthetic_scores(paired=False)
+    assert verdict_break_even(ScoresFile.model_validate(scores)).arms == ["ft", "rag"]
+    scores["arms"]["ft_plain"] = arm_scores("ft")
+    scores["arms"]["ft_plain"]["accuracy"]["em"] = interval(0.45)  # above ft's 30.0%
+    scores["arms"]["ft_plain"]["cost"]["one_off_usd"] = 0.002
+    be = verdict_break_even(ScoresFile.model_validate(scores))
+    assert be.arms == ["ft_plain", "rag"] and "(ft_plain)" in be.assumptions
+    # (0.002 - 1.2 / 36,000 USD) / ((0.018 - 0.0044) / 1,000 USD per query)
+    assert be.queries == pytest.approx((0.002 - 1.2 / 36000) / 1.36e-5)
+    scores["break_even"] = be.model_dump()
+    assert line_about(verdict(scores), "is cheaper per query").startswith("Fine-tuning without paraphrases is cheaper")
+    assert line_about(verdict(scores), "breaks even").startswith(
+        "Fine-tuning without paraphrases costs 0.00197 USD more up front and saves 0.0000136 USD per query, so it "
+        "breaks even with RAG after about 145 queries.")
 
 
 def test_the_verdict_says_when_fine_tuning_never_read_the_corpus():

@@ -16,7 +16,8 @@ COST_DEFINITIONS = {
     "one_off_usd": Definition(label="one-off USD", better="lower",
         definition="Training plus index-building seconds x the hour rate / 3,600: paid once, before the first query."),
     "break_even": Definition(label="break-even", better="lower",
-        definition="Query volume at which fine-tuning's lower per-query cost repays its extra one-off cost compared with RAG."),
+        definition="Query volume at which fine-tuning's lower per-query cost repays its extra one-off cost compared with RAG "
+                   "(the fine-tuned arm the verdict compares: the better of ft and ft_plain)."),
 }
 
 
@@ -83,7 +84,7 @@ def break_even(costs: dict[str, Cost], ft_arm: str = "ft", rag_arm: str = "rag")
                  else "mean measured seconds per query, as answered in this run")
     return BreakEven(arms=[ft_arm, rag_arm], extra_one_off_usd=extra_one_off, saving_per_query_usd=saving_per_query,
                      queries=queries,
-                     assumptions=f"One-off cost = measured fine-tuning seconds (ft) or index build seconds (rag), each at "
-                                 f"the hour rate of the device that measured it; per-query cost = {per_query} (retrieval "
-                                 f"included) at {ft.hour_rate_usd:.2f} USD per {ft.device} hour. Serving both arms on the "
-                                 "same hardware is assumed.")
+                     assumptions=f"One-off cost = measured fine-tuning seconds ({ft_arm}) or index build seconds "
+                                 f"({rag_arm}), each at the hour rate of the device that measured it; per-query "
+                                 f"cost = {per_query} (retrieval included) at {ft.hour_rate_usd:.2f} USD per "
+                                 f"{ft.device} hour. Serving both arms on the same hardware is assumed.")

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, Literal
 
+from bench.data.tasks import Task
 from bench.eval.answers import answer_correct, exact_match, macro_f1, parse_label, recall_at_k, rouge_l, token_f1
 from bench.eval.declines import declines
 from bench.eval.facts import CONFIDENT, Evidence, draft_contradicts, fact_recall, required_facts, unsupported_units
-from bench.data.tasks import Task
 from bench.eval.stats import expected_calibration_error
 from bench.records.config import RunConfig
 from bench.records.errors import UserError

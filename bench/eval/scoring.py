@@ -18,7 +18,7 @@ from bench.eval.forgetting import forgetting_scores
 from bench.eval.update import update_scores
 from bench.eval.cost import COST_DEFINITIONS, break_even, cost_block
 from bench.eval.metrics import METRICS, Metric, Scored, family_metrics
-from bench.eval.comparisons import comparisons, with_holm
+from bench.eval.comparisons import comparisons, fine_tune_vs_retrieval, with_holm
 from bench.eval.stats import bootstrap_statistic
 from bench.records.arms import ARMS
 from bench.records.config import RunConfig
@@ -26,8 +26,8 @@ from bench.records.io import atomic_write_text
 from bench.records.items import Example
 from bench.records.layout import RunFolder
 from bench.records.predictions import read_predictions
-from bench.records.scores import (ArmScores, Definition, Interval, Majority, ModalAnswer, Retrieval, ScoredItem,
-                                  ScoresFile, SeedMetric, SeedSpread, TaskInfo)
+from bench.records.scores import (ArmScores, BreakEven, Definition, Interval, Majority, ModalAnswer, Retrieval,
+                                  ScoredItem, ScoresFile, SeedMetric, SeedSpread, TaskInfo)
 
 
 FIT = Definition(label="fit on its training questions", better="higher",
@@ -146,6 +146,13 @@ def task_info(task: Task) -> TaskInfo:
                     data_hash=task.data_hash, train_examples=len(task.train), corpus_documents=len(task.corpus))
 
 
+def verdict_break_even(scores: ScoresFile) -> BreakEven | None:
+    """The break-even of the pair the verdict compares (the best arm that only fine-tunes against the best that
+    only retrieves: `ft_plain` where it outscores `ft`), so that the cost sentences name the arms compared before."""
+    pair = fine_tune_vs_retrieval(scores, scores.headline) or ("ft", "rag")
+    return break_even({name: arm.cost for name, arm in scores.arms.items()}, *pair)
+
+
 def score_run(folder: RunFolder) -> ScoresFile:
     """Score a run from its stored predictions; write `scores.json` and `item_scores/<arm>.jsonl`."""
     ctx = load_context(folder)
@@ -159,7 +166,7 @@ def score_run(folder: RunFolder) -> ScoresFile:
     scores = ScoresFile(
         task=task_info(ctx.task), items=dict(Counter(item.stratum for item in ctx.items)), family=ctx.family,
         metrics=[m.name for m in ctx.metrics], config=cfg.model_dump(), config_hash=cfg.digest(),
-        generator_path=ctx.run.generator_path, n_params=ctx.run.n_params, prompt_format=ctx.run.prompt_format, answering_precision=ctx.run.answering_precision, arms=arms, break_even=break_even({n: a.cost for n, a in arms.items()}),
+        generator_path=ctx.run.generator_path, n_params=ctx.run.n_params, prompt_format=ctx.run.prompt_format, answering_precision=ctx.run.answering_precision, arms=arms,
         majority=majority_baseline(ctx.items) if ctx.family == "choice" else None, seeds=seed_spread(ctx, runs_by_arm),
         definitions=definitions(), timings=ctx.run.timings, stage_memory_mb=ctx.run.stage_memory_mb, environment=ctx.run.environment,
         forgetting=forgetting_scores(folder, ctx, runs_by_arm), update=update_scores(folder, ctx),
@@ -167,6 +174,6 @@ def score_run(folder: RunFolder) -> ScoresFile:
     )
     rows = [row for metric in ctx.metrics for row in comparisons(runs_by_arm, metric, cfg)]
     scores = scores.model_copy(update={"comparisons": with_holm(scores, rows)})
-    scores = scores.model_copy(update={"claims": claims(scores, runs_by_arm)})
+    scores = scores.model_copy(update={"claims": claims(scores, runs_by_arm), "break_even": verdict_break_even(scores)})
     atomic_write_text(folder.scores, scores.model_dump_json(indent=2) + "\n")
     return scores
