@@ -9,7 +9,7 @@ from bench.training.pairs import ft_plan, raft_context, raft_pairs, raft_plan, s
 from bench.records.config import RetrievalConfig
 from bench.models.loading import load_tokenizer
 from bench.models.presets import resolve_embedder
-from bench.arms.prompts import QA_INSTRUCTION
+from bench.arms.prompts import QA_INSTRUCTION, default_instruction
 from bench.retrieval.chunks import Chunk
 from bench.retrieval.index import build_retriever, load_embedder
 from bench.records.items import Doc, Example
@@ -48,6 +48,16 @@ def test_rag_arm_uses_only_retrieved_corpus_chunks(sources):
     rag = build_prompts(ARMS["rag"], [ITEM], sources)[0]
     assert [c.doc_id for c in rag.retrieved] == ["kettle"]
     assert "[1] Brew 8: The Brew 8 kettle costs $79." in rag.prompt and "Lumo" not in rag.prompt
+
+
+def test_a_drafting_request_is_set_apart_from_the_documents_before_it(tokenizer, retriever):
+    """qmsum's queries read like its documents ("Meeting X: ..." after "[3] Meeting X (Product): ..."): unlabeled,
+    SmolLM2-135M with RAG repeated the query as its answer for 23 of 40 items."""
+    item = Example("d1", "Brew 8: ask about its price", ("It costs $79.",), gold_docs=("kettle",))
+    sources = Sources("drafting", default_instruction("drafting", None), tokenizer, TRAIN[:1], k=1, knn_k=1,
+                      retriever=retriever)
+    rag = build_prompts(ARMS["rag"], [item], sources)[0].prompt
+    assert "[1] Brew 8: The Brew 8 kettle costs $79.\n\nRequest: Brew 8: ask about its price\n\nWrite" in rag
 
 
 def test_ft_training_pairs_are_the_closed_book_prompts_plus_corpus_text(sources):

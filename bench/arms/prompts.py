@@ -2,6 +2,8 @@
 
 >>> build_user_text("What is the price of the Velkor Aero 3?", QA_INSTRUCTION, context="")
 'Answer with a short phrase only. If you do not know the answer, reply "I don\\'t know".\\nQuestion: What is the price of the Velkor Aero 3?'
+>>> default_instruction("drafting", None)
+'Request: {input}\\n\\nWrite a concise, factual response of a few sentences.'
 >>> default_instruction("classification", ["refund", "card_lost"])
 'Message: {input}\\nWhich category does this message belong to? Categories: refund, card_lost.\\nAnswer with the category only.'
 """
@@ -37,7 +39,10 @@ def default_instruction(kind: str, labels: list[str] | None) -> str:
         return f"Question: {{input}}\nAnswer with one of: {listed or ', '.join(labels)}."
     if kind == "qa":
         return QA_INSTRUCTION
-    return "{input}\n\nWrite a concise, factual response of a few sentences."
+    # "Request:" sets the input apart from retrieved documents whose lines share its form: without it, qmsum's
+    # "Meeting TS3011a: What did ...?" followed "[3] Meeting TS3011a (Product): <transcript>", and SmolLM2-135M with
+    # RAG repeated the query as its whole answer for 23 of 40 items (ROUGE-L 12.9; with the label 16.8, none)
+    return "Request: {input}\n\nWrite a concise, factual response of a few sentences."
 
 
 def build_user_text(item_input: str, instruction: str, context: str) -> str:
