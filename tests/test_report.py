@@ -314,6 +314,19 @@ def test_the_fit_line_asks_for_more_epochs_only_where_the_held_out_loss_had_not_
             "ran): more epochs would fit its training questions better and held-out ones worse") in fit
 
 
+def test_the_hallucination_leader_is_set_beside_its_accuracy_when_it_is_plainly_less_accurate():
+    scores = synthetic_scores()
+    scores["arms"]["ft"]["hallucination"]["abstain_on_unanswerable"] = interval(0.5)  # EM 30.0% [20, 40]
+    assert line_about(verdict(scores), "declines unanswerable") == (
+        "On declines unanswerable (higher is better), fine-tuning does best: 50.0% (95% CI 40.0 to 60.0), but it "
+        "scores 30.0% [20.0, 40.0] on EM against 70.0% [60.0, 80.0] for fine-tuning + RAG: a hallucination measure "
+        "rewards saying less, so read it beside accuracy.")
+    scores["arms"]["ft"]["accuracy"]["em"] = interval(0.55)  # [45, 65]: overlaps ft_rag's [60, 80]
+    assert "but it scores" not in line_about(verdict(scores), "declines unanswerable")
+    scores["arms"]["ft_rag"]["hallucination"]["abstain_on_unanswerable"] = interval(0.6)  # the best arm leads both
+    assert "but it scores" not in line_about(verdict(scores), "declines unanswerable")
+
+
 def test_the_break_even_prices_the_fine_tuned_arm_the_verdict_compares():
     """synth_qa, 2026-12-05: ft_plain outscored ft, the verdict compared ft_plain with RAG, and the break-even spoke of ft."""
     scores = synthetic_scores(paired=False)
