@@ -36,10 +36,9 @@ from bench.training.prefix import part_prefix, prefix_inputs, runs_prefix_once, 
 from bench.training.sharding import gradient_sync_off, shard, whole_state
 
 log = logging.getLogger(__name__)
-# settings that do not change the trained weights, so not part of an adapter's cache key: `processes` splits each
-# batch's rows over processes whose gradients add up to the same update (the same training, its sums taken in another
-# order); the epoch and sample settings reach the weights only through the plan, whose pairs the key holds, so raising
-# `raft_epochs` (as a fit warning may ask) retrains ft_rag alone, not ft and ft_plain as well
+# settings that do not change the trained weights, so not part of an adapter's cache key: `processes` takes the same
+# gradients' sums in another order; the epoch and sample settings reach the weights only through the plan, which the
+# key holds, so raising `raft_epochs` (as a fit warning may ask) retrains ft_rag alone, not ft and ft_plain as well
 NOT_TRAINING = {"checkpoint_minutes", "fit_items", "processes", "sharding", "epochs", "corpus_epochs", "raft_epochs",
                 "max_examples", "raft_gold_fraction", "validation_fraction", "validation_max"}
 
