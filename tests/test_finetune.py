@@ -245,9 +245,10 @@ def test_the_adapter_key_holds_the_rate_training_runs_at(monkeypatch):
 def test_the_adapter_key_holds_the_plan_not_the_settings_that_made_it():
     """Raising raft_epochs changes ft_rag's plan alone: ft's adapter (the same plan) is reused."""
     cfg, plan = FinetuneConfig(), lamp_plan(2)
-    assert adapter_key("model", plan, cfg.model_copy(update={"raft_epochs": 12}), 0) == adapter_key("model", plan, cfg, 0)
-    assert adapter_key("model", lamp_plan(3), cfg, 0) != adapter_key("model", plan, cfg, 0)
-    assert adapter_key("model", plan, cfg.model_copy(update={"patience": 3}), 0) != adapter_key("model", plan, cfg, 0)
+    key = adapter_key("model", plan, cfg, 0)
+    assert adapter_key("model", plan, cfg.model_copy(update={"raft_epochs": 12}), 0) == key
+    assert adapter_key("model", lamp_plan(3), cfg, 0) != key
+    assert adapter_key("model", plan, cfg.model_copy(update={"patience": 3}), 0) != key
 
 
 def test_lora_on_a_fast_bf16_cpu_multiplies_by_packed_frozen_weights_and_keys_its_fp32_adapter_apart(tiny_model_dir, monkeypatch):

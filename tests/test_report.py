@@ -328,7 +328,8 @@ def test_the_hallucination_leader_is_set_beside_its_accuracy_when_it_is_plainly_
 
 
 def test_the_break_even_prices_the_fine_tuned_arm_the_verdict_compares():
-    """synth_qa, 2026-12-05: ft_plain outscored ft, the verdict compared ft_plain with RAG, and the break-even spoke of ft."""
+    """synth_qa's default run (2026-12-07): ft_plain outscored ft, the verdict compared ft_plain with RAG, and the
+    break-even after it spoke of ft."""
     scores = synthetic_scores(paired=False)
     assert verdict_break_even(ScoresFile.model_validate(scores)).arms == ["ft", "rag"]
     scores["arms"]["ft_plain"] = arm_scores("ft")

@@ -16,8 +16,8 @@ COST_DEFINITIONS = {
     "one_off_usd": Definition(label="one-off USD", better="lower",
         definition="Training plus index-building seconds x the hour rate / 3,600: paid once, before the first query."),
     "break_even": Definition(label="break-even", better="lower",
-        definition="Query volume at which fine-tuning's lower per-query cost repays its extra one-off cost compared with RAG "
-                   "(the fine-tuned arm the verdict compares: the better of ft and ft_plain)."),
+        definition="Query volume at which fine-tuning's lower per-query cost repays its extra one-off cost compared "
+                   "with RAG (the fine-tuned arm the verdict compares: the better of ft and ft_plain)."),
 }
 
 
