@@ -40,8 +40,8 @@ from bench.records.manifest import ModelFlops
 from bench.run.allocator import bound_onednn_cache, restart_with_allocator
 from bench.training import prefix
 from bench.training.compute import autocast, fused_adamw, kv_heads_shared, packs_frozen, training_precision
-from bench.training.finetune import (TrainPair, answer_loss, encode_pair, prepare_model, scored_position_weight,
-                                    split_by_tokens)
+from bench.training.finetune import TrainPair, answer_loss, encode_pair, prepare_model
+from bench.training.parts import scored_position_weight, split_by_tokens
 
 TASK = Path(__file__).resolve().parent.parent / "tasks" / "synth_qa"
 

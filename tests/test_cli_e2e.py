@@ -39,7 +39,8 @@ def test_run_answers_every_item_with_every_arm_and_writes_the_report(finished_ru
         records = lines(finished_run / "predictions" / f"{arm}.jsonl")
         assert len(records) == 6 and len({r["id"] for r in records}) == 6
         assert set(records[0]) == {"id", "input", "prompt_hash", "retrieved", "examples", "output", "choice_logprobs",
-                                   "prompt_tokens", "output_tokens", "seconds", "retrieval_seconds", "peak_memory_mb"}  # no scores
+                                   "prompt_tokens", "output_tokens", "seconds", "retrieval_seconds", "peak_memory_mb",
+                                   "cpu_share"}  # no scores
         assert bool(records[0]["retrieved"]) == (arm in ("rag", "ft_rag"))
         # retrieval (query embedding and search) is timed with the query it serves
         assert (min(r["retrieval_seconds"] for r in records) > 0) == (arm in ("rag", "ft_rag"))
@@ -82,6 +83,9 @@ def test_a_changed_input_reruns_the_stages_from_cache(finished_run, tiny_model_d
     # the memory answering needed is stored with the predictions, not re-measured by the cached run
     stored = [json.loads(line)["peak_memory_mb"] for line in before["rag.jsonl"].splitlines()]
     assert scores["arms"]["rag"]["cost"]["peak_memory_mb"] == max(stored) > 0
+    # and so is the share of the cores it had, which the cached run reports as measured, not as 0 or its own
+    shares = [json.loads(line)["cpu_share"] for line in before["rag.jsonl"].splitlines()]
+    assert min(shares) > 0 and min(shares) <= scores["arms"]["rag"]["cost"]["cpu_share"] <= max(shares)
 
 
 def test_a_killed_run_continues_where_it_stopped(finished_run, tiny_model_dir):

@@ -10,8 +10,9 @@ from bench.models.choice import choice_token_ids
 from bench.models.loading import format_prompt, load_tokenizer
 from bench.records.config import FinetuneConfig
 from bench.records.errors import UserError
-from bench.training.finetune import (TrainPair, TrainPlan, adapter_key, answer_loss, collate, encode_pair, part_cost,
-                                    prepare_model, scored_position_weight, split_by_tokens, train_cached)
+from bench.training.finetune import (TrainPair, TrainPlan, adapter_key, answer_loss, collate, encode_pair,
+                                    prepare_model, train_cached)
+from bench.training.parts import part_cost, scored_position_weight, split_by_tokens
 from tests.conftest import bf16_attention_calls
 
 
@@ -202,6 +203,8 @@ def test_a_killed_training_resumes_from_its_checkpoint_to_the_same_adapter(tiny_
     assert resumed_stats.losses == whole_stats.losses and resumed_stats.validation_losses == whole_stats.validation_losses
     assert same_weights(whole, resumed)
     assert not list((tmp_path / "killed" / "adapter").glob(".partial-*"))  # spent checkpoints are removed
+    # the checkpoint carried the CPU seconds with the wall seconds, so the resumed share covers the whole training
+    assert 0 < whole_stats.cpu_share <= 2 and 0 < resumed_stats.cpu_share <= 2
 
 
 def test_a_kill_between_a_checkpoints_two_writes_resumes_from_the_last_whole_one(tiny_model_dir, tmp_path, monkeypatch):
@@ -228,9 +231,12 @@ def test_a_kill_between_a_checkpoints_two_writes_resumes_from_the_last_whole_one
         train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
     folder = next((tmp_path / "killed" / "adapter").glob(".partial-*"))
     assert len(list(folder.glob("state-*.safetensors"))) == 2  # the last whole checkpoint's, and the orphan
+    progress = json.loads((folder / "progress.json").read_text())
+    del progress["cpu_seconds"]  # as older code wrote it: the CPU time before the kill is unknown
+    (folder / "progress.json").write_text(json.dumps(progress))
     monkeypatch.setattr(checkpoint, "atomic_write_json", real_write)
     resumed, resumed_stats = train_cached(str(tiny_model_dir), tokenizer, plan, cfg, 0, "cpu")
-    assert resumed_stats.losses == whole_stats.losses
+    assert resumed_stats.losses == whole_stats.losses and resumed_stats.cpu_share is None
     assert same_weights(whole, resumed)
 
 

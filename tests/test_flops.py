@@ -5,8 +5,8 @@ from bench.models.flops import model_flops, part_flops
 from bench.models.loading import format_prompt, load_tokenizer, model_shape
 from bench.records.config import FinetuneConfig
 from bench.records.manifest import ModelFlops
-from bench.training.finetune import (TrainPair, TrainPlan, encode_pair, prepare_model, scored_position_weight,
-                                    split_by_tokens, train_cached)
+from bench.training.finetune import TrainPair, TrainPlan, encode_pair, prepare_model, train_cached
+from bench.training.parts import scored_position_weight, split_by_tokens
 from bench.training.prefix import SHARED_PREFIX_MIN, part_prefix
 from tests.conftest import TINY_MODEL_PART
 

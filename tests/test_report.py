@@ -12,6 +12,7 @@ import pytest
 from bench.cli import main
 from bench.data.tasks import find_task_file, read_spec
 from bench.eval.claims import OVADIA, claims
+from bench.eval.cost import break_even
 from bench.eval.scoring import definitions, verdict_break_even
 from bench.records.config import resolve_config
 from bench.records.scores import Claim, ScoresFile
@@ -344,6 +345,27 @@ def test_the_break_even_prices_the_fine_tuned_arm_the_verdict_compares():
     assert line_about(verdict(scores), "breaks even").startswith(
         "Fine-tuning without paraphrases costs 0.00197 USD more up front and saves 0.0000136 USD per query, so it "
         "breaks even with RAG after about 145 queries.")
+
+
+def test_the_report_names_the_stages_that_shared_the_cores_and_the_break_even_they_priced(tmp_path):
+    """synth_cls's training, resumed from a checkpoint written while CI ran beside it (2026-12-07), had priced 706 s
+    of contended time as training like any other: nothing in the report could tell."""
+    scores = synthetic_scores()
+    scores["arms"]["ft"]["cost"]["train"]["cpu_share"] = 0.97
+    scores["arms"]["rag"]["cost"]["cpu_share"] = 0.93
+    write_report(stored_run(tmp_path / "idle", scores), ScoresFile.model_validate(scores))
+    idle = (tmp_path / "idle" / "report.md").read_text()
+    assert "| 97 |" in idle and "| 93 |" in idle and "Other work shared the cores" not in idle
+    costs = {arm: ScoresFile.model_validate(scores).arms[arm].cost for arm in ("ft", "rag")}
+    assert "Other work" not in break_even(costs).assumptions
+    scores["arms"]["ft"]["cost"]["train"]["cpu_share"] = 0.48
+    write_report(stored_run(tmp_path / "busy", scores), ScoresFile.model_validate(scores))
+    assert ("Other work shared the cores while some arms ran (ft's training 48% of their threads' time, where a stage "
+            "alone has 75% or more)") in (tmp_path / "busy" / "report.md").read_text()
+    costs["ft"] = ScoresFile.model_validate(scores).arms["ft"].cost
+    assert break_even(costs).assumptions.endswith("Other work shared the cores during ft's training (48% of its "
+                                                  "threads' time): those seconds, and the costs priced from them, "
+                                                  "run high.")
 
 
 def test_the_verdict_says_when_fine_tuning_never_read_the_corpus():

@@ -121,6 +121,19 @@ def test_cached_training_and_index_seconds_are_priced_on_the_device_that_measure
     assert cost.query_flops == 2 * 1000 * (90 + 10)  # a run.json without query_rates: as the ftrag that wrote it counted
 
 
+def test_answering_cpu_share_weighs_each_batch_by_its_model_seconds():
+    from bench.eval.cost import answering_cpu_share
+    from bench.records.predictions import Prediction
+
+    def answered(seconds: float, share: float | None) -> Prediction:
+        return Prediction(id="1", input="q", prompt_hash="0", output="a", prompt_tokens=9, output_tokens=1,
+                          seconds=seconds, retrieval_seconds=0.5, cpu_share=share)
+
+    # 2.5 model seconds with half the cores, 0.5 with all of them: retrieval's seconds are not the model's
+    assert answering_cpu_share([answered(3.0, 0.5), answered(1.0, 1.0)]) == round((2.5 * 0.5 + 0.5) / 3, 3)
+    assert answering_cpu_share([answered(3.0, 0.5), answered(1.0, None)]) is None  # a GPU's batches, or older records
+
+
 def test_a_query_costs_the_forward_model_flops_of_its_prompt_and_what_followed_it():
     from bench.eval.cost import query_flops
     from bench.records.manifest import ModelFlops

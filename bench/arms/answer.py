@@ -14,7 +14,7 @@ from typing import Callable
 
 from bench.arms.sources import PromptedItem, Sources, build_prompts
 from bench.models.choice import ChoiceResult, choose
-from bench.models.device import peak_memory_mb
+from bench.models.device import cpu_share, peak_memory_mb
 from bench.models.generate import Generation, generate
 from bench.models.progress import progress
 from bench.records.arms import Arm
@@ -68,18 +68,23 @@ def answer_arm(path: Path, key: str, arm: Arm, items: list[Example], sources: So
             part = todo[start : start + flush_every]
             prompted = build_prompts(arm, part, sources)  # retrieval happens here: its time is part of each query's cost
             prompts = [p.prompt for p in prompted]
+            wall, cpu = time.perf_counter(), time.process_time()
             if how.choices:
                 outputs = choose(model, tokenizer, prompts, how.choices, bar=bar)
             else:
                 outputs = generate(model, tokenizer, prompts, how.max_new_tokens, how.batch_size, how.stop_at_newline, bar=bar)
-            # stored with the records, so a later cached re-run still reports the memory this arm needed
+            # stored with the records, so a later cached re-run still reports the memory this arm needed and how much
+            # of the cores it had (a busy machine stretches the seconds its cost is priced from)
             memory = peak_memory_mb(how.device)
-            append_lines(path, (prediction(p, out, memory).model_dump_json() for p, out in zip(prompted, outputs)))
+            share = cpu_share(time.process_time() - cpu, time.perf_counter() - wall, how.device)
+            records = (prediction(p, out, memory, share).model_dump_json() for p, out in zip(prompted, outputs))
+            append_lines(path, records)
     del model
     log.info("%s: answered %d items in %.0f s", path.stem, len(todo), time.perf_counter() - began)
 
 
-def prediction(prompted: PromptedItem, out: Generation | ChoiceResult, memory_mb: float) -> Prediction:
+def prediction(prompted: PromptedItem, out: Generation | ChoiceResult, memory_mb: float,
+               share: float | None) -> Prediction:
     choice = isinstance(out, ChoiceResult)
     return Prediction(
         id=prompted.item.id, input=prompted.item.input, prompt_hash=prompt_hash(prompted.prompt),
@@ -87,5 +92,5 @@ def prediction(prompted: PromptedItem, out: Generation | ChoiceResult, memory_mb
         output=out.label if choice else out.text, choice_logprobs=list(out.logprobs) if choice else None,
         prompt_tokens=out.prompt_tokens, output_tokens=out.choice_tokens if choice else out.output_tokens,
         seconds=round(out.seconds + prompted.retrieval_seconds, 4), retrieval_seconds=round(prompted.retrieval_seconds, 4),
-        peak_memory_mb=memory_mb,
+        peak_memory_mb=memory_mb, cpu_share=share,
     )

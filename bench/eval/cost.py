@@ -21,6 +21,18 @@ COST_DEFINITIONS = {
 }
 
 
+# with less of its threads' time than this, a stage shared the cores with other work, and its wall seconds (the cost's
+# measure) ran long. On 2 Zen 5 cores alone, training had 0.96-0.98 and answering 0.9-1.0; beside a second bench, ~0.5
+SHARED_CORES = 0.75
+
+
+def shared_cores(cost: Cost) -> list[tuple[str, float]]:
+    """The stages of an arm's cost that other work slowed ("training", "answering"), with the share of the cores each
+    had."""
+    stages = [("training", cost.train.cpu_share if cost.train else None), ("answering", cost.cpu_share)]
+    return [(stage, share) for stage, share in stages if share is not None and share < SHARED_CORES]
+
+
 def hour_rate(prices: PriceConfig, device: str) -> float:
     return prices.gpu_hour_usd if device == "cuda" else prices.cpu_hour_usd
 
@@ -46,8 +58,17 @@ def cost_block(run: RunManifest, arm_name: str, predictions: list[Prediction]) -
         query_flops=float(np.mean([query_flops(p, run.query_rates, run.n_params) for p in predictions])),
         usd_per_1k_queries=usd_per_1k_queries(prices, rate, float(np.mean(seconds)), prompt_tokens, output_tokens),
         hour_rate_usd=rate, priced_by_tokens=prices.by_tokens, device=run.device,
-        peak_memory_mb=max(memory) if memory else None,
+        peak_memory_mb=max(memory) if memory else None, cpu_share=answering_cpu_share(predictions),
     )
+
+
+def answering_cpu_share(predictions: list[Prediction]) -> float | None:
+    """The share of the cores answering had, over all its batches (weighted by their model seconds)."""
+    if any(p.cpu_share is None for p in predictions):
+        return None
+    model_seconds = [p.seconds - p.retrieval_seconds for p in predictions]
+    total = sum(model_seconds)
+    return round(sum(p.cpu_share * s for p, s in zip(predictions, model_seconds)) / total, 3) if total > 0 else None
 
 
 def query_flops(prediction: Prediction, rates: ModelFlops | None, n_params: int) -> float:
@@ -87,4 +108,13 @@ def break_even(costs: dict[str, Cost], ft_arm: str = "ft", rag_arm: str = "rag")
                      assumptions=f"One-off cost = measured fine-tuning seconds ({ft_arm}) or index build seconds "
                                  f"({rag_arm}), each at the hour rate of the device that measured it; per-query "
                                  f"cost = {per_query} (retrieval included) at {ft.hour_rate_usd:.2f} USD per "
-                                 f"{ft.device} hour. Serving both arms on the same hardware is assumed.")
+                                 f"{ft.device} hour. Serving both arms on the same hardware is assumed."
+                                 + busy_clause([(arm, costs[arm]) for arm in (ft_arm, rag_arm)]))
+
+
+def busy_clause(costs: list[tuple[str, Cost]]) -> str:
+    """A sentence naming the stages that shared the cores with other work, or "" when none did."""
+    busy = [f"{arm}'s {stage} ({share:.0%} of its threads' time)"
+            for arm, cost in costs for stage, share in shared_cores(cost)]
+    return (f" Other work shared the cores during {', '.join(busy)}: those seconds, and the costs priced from them, "
+            "run high." if busy else "")

@@ -88,6 +88,15 @@ def stage_peak_mb(device: str) -> float:
     return peak
 
 
+def cpu_share(cpu_seconds: float | None, wall_seconds: float, device: str) -> float | None:
+    """The share of its threads' time this process ran on a CPU (process_time over wall time x torch's threads):
+    near 1 when the cores were its own, about 0.5 when another busy process shared them, which stretches the wall
+    seconds that costs are priced from. None on a GPU (its kernels, not the CPU, set the pace) or when not measured."""
+    if cpu_seconds is None or wall_seconds <= 0 or not device.startswith("cpu"):
+        return None
+    return round(cpu_seconds / (wall_seconds * torch.get_num_threads()), 3)
+
+
 def release_memory() -> None:
     """Hand freed memory back to the system between stages. glibc keeps freed tensors' pages in its heap, so without
     this the answering stages after a fine-tuning would hold (and report) its ~3 GB though they need far less. mimalloc

@@ -43,6 +43,7 @@ class TrainStats(Record):
     steps: int
     tokens: int  # tokens through the model, padding excluded
     seconds: float
+    cpu_share: float | None = None  # of its threads' time, running (models.device.cpu_share); None: GPU, or older ftrag
     flops: float  # model FLOPs of the steps run (models.flops); adapters trained before 2026-12-06 keep their
     # estimate, 4 (LoRA) or 6 (full) x parameters x tokens
     trainable_params: int

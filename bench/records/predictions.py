@@ -30,6 +30,7 @@ class Prediction(BaseModel):
     seconds: float  # this item's share of its batch's wall time: retrieval (embedding, search) and the model
     retrieval_seconds: float = 0.0  # the retrieval part of it
     peak_memory_mb: float | None = None  # measured while its batch was answered
+    cpu_share: float | None = None  # of the threads' time while its batches ran (models.device.cpu_share); None: GPU
 
     @property
     def retrieved_docs(self) -> list[str]:

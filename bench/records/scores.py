@@ -50,6 +50,7 @@ class Cost(Record):
     priced_by_tokens: bool
     device: str
     peak_memory_mb: float | None
+    cpu_share: float | None = None  # answering's, of its threads' time (models.device.cpu_share); None: GPU, older run
 
 
 class ModalAnswer(Record):

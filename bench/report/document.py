@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.eval.cost import SHARED_CORES, shared_cores
 from bench.report.examples import example_blocks
 from bench.report.experiments import claim_blocks, curve_blocks, forgetting_blocks, update_blocks
 from bench.report.formats import Data, code, literal
@@ -24,6 +25,9 @@ FAMILY_NOTES = {
 EXAMPLES_PER_RUN = 4
 MEMORY_NOTE = ("Peak memory: on GPU, the arm's own peak allocation; on CPU, the arm's own peak resident memory (Linux's "
                "peak is reset at each stage; on other systems, the process's peak so far, which bounds it from above).")
+CPU_SHARE_NOTE = ("CPU share: the share of its threads' time the process ran on a CPU while the arm trained or "
+                  "answered (on a GPU, –). Near 100% the cores were its own; about 50% means another busy process "
+                  "shared them and stretched the seconds that cost is priced from.")
 
 
 def run_prefix(run: Run, runs: list[Run]) -> str:
@@ -123,8 +127,19 @@ def cost_blocks(runs: list[Run], rows: list[Row], folder: Path) -> list[tuple]:
     break_evens = [run_prefix(run, runs) + line for run in runs for line in break_even_sentence(run.scores)]
     return [b for b in [("h", 2, "Cost"), ("p", "Money is measured seconds times the hour rates in the settings (`prices.*`): " + "; ".join(prices) + "."),
                         ("h", 3, "One-off"), one_off_cost_table(rows), ("h", 3, "Per query"), query_cost_table(rows),
-                        ("p", MEMORY_NOTE),
+                        ("p", MEMORY_NOTE + " " + CPU_SHARE_NOTE), shared_cores_note(rows),
                         ("list", break_evens) if break_evens else None, cumulative_cost_plot(runs, rows, folder)] if b]
+
+
+def shared_cores_note(rows: list[Row]) -> tuple | None:
+    """Which arms' seconds other work stretched, and how to measure them on an idle machine."""
+    busy = [f"{row.label}'s {stage} {share:.0%}" for row in rows for stage, share in shared_cores(row.data.cost)]
+    if not busy:
+        return None
+    return ("p", f"Other work shared the cores while some arms ran ({'; '.join(busy)} of their threads' time, where "
+                 f"a stage alone has {SHARED_CORES:.0%} or more): their seconds, and the costs and break-even priced "
+                 "from them, run high. Measure them on an idle machine, with `FTRAG_CACHE_DIR` set to an empty folder "
+                 "so that cached adapters train again.")
 
 
 def experiment_blocks(runs: list[Run], folder: Path) -> list[tuple]:

@@ -82,26 +82,28 @@ def hallucination_table(rows: list[Row], defs: dict) -> tuple | None:
 
 
 def one_off_cost_table(rows: list[Row]) -> tuple:
-    head = ["arm", "training s", "training tokens", "training FLOPs", "training peak RSS MB", "index build s",
-            "index chunks", "index size KB", "one-off s", "one-off USD"]
+    head = ["arm", "training s", "training CPU share %", "training tokens", "training FLOPs", "training peak RSS MB",
+            "index build s", "index chunks", "index size KB", "one-off s", "one-off USD"]
     body = []
     for row in rows:
         cost = row.data.cost
         train, index = cost.train, cost.index
-        body.append([Data(row.label), number(train and train.seconds), number(train and train.tokens), number(train and train.flops, ".2e"),
+        body.append([Data(row.label), number(train and train.seconds), number(train and train.cpu_share, ".0f", 100),
+                     number(train and train.tokens), number(train and train.flops, ".2e"),
                      number(train and train.peak_rss_mb), number(index and index.build_seconds, ".1f"), number(index and index.chunks),
                      number(index and index.size_bytes, ",.0f", 1 / 1024), number(cost.one_off_seconds, ",.1f"), usd(cost.one_off_usd)])
     return ("table", head, body)
 
 
 def query_cost_table(rows: list[Row]) -> tuple:
-    head = ["arm", "device", "s/query p50", "s/query p95", "s/query mean", "prompt tokens", "output tokens", "GFLOPs/query",
-            "peak memory MB", "USD / 1k queries"]
+    head = ["arm", "device", "s/query p50", "s/query p95", "s/query mean", "CPU share %", "prompt tokens",
+            "output tokens", "GFLOPs/query", "peak memory MB", "USD / 1k queries"]
     body = []
     for row in rows:
         cost = row.data.cost
         body.append([Data(row.label), cost.device, number(cost.query_seconds_p50, ".3f"), number(cost.query_seconds_p95, ".3f"),
-                     number(cost.query_seconds_mean, ".3f"), number(cost.prompt_tokens_mean), number(cost.output_tokens_mean, ".1f"),
+                     number(cost.query_seconds_mean, ".3f"), number(cost.cpu_share, ".0f", 100),
+                     number(cost.prompt_tokens_mean), number(cost.output_tokens_mean, ".1f"),
                      number(cost.query_flops, ",.1f", 1e-9), number(cost.peak_memory_mb), usd(cost.usd_per_1k_queries)])
     return ("table", head, body)
 

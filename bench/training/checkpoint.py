@@ -30,6 +30,7 @@ class Progress:
     tokens: int = 0
     flops: float = 0.0  # model FLOPs so far (models.flops); a checkpoint of older code resumes it from 0
     seconds: float = 0.0  # training time spent before this process started
+    cpu_seconds: float | None = None  # CPU time of its threads, likewise; None: an older checkpoint kept none
     losses: list[float] = field(default_factory=list)
     validation_losses: list[float] = field(default_factory=list)
     best_epoch: int = 0  # 1-based; 0: none yet

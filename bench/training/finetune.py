@@ -19,7 +19,7 @@ from accelerate.utils import broadcast
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import get_linear_schedule_with_warmup
 
-from bench.models.device import peak_memory_mb
+from bench.models.device import cpu_share, peak_memory_mb
 from bench.models.flops import model_flops, part_flops
 from bench.models.loading import answer_token_ids, load_model, peft_quietly, uses_chat_template
 from bench.models.packing import pack_frozen
@@ -32,6 +32,7 @@ from bench.training import checkpoint
 from bench.training.compute import (autocast, frozen_dtype, fused_adamw, kv_heads_shared, packs_frozen, rounding, set_recompute,
                                     training_precision)
 from bench.training.distributed import launch
+from bench.training.parts import scored_position_weight, split_by_tokens
 from bench.training.prefix import part_prefix, prefix_inputs, runs_prefix_once, train_prefix_once
 from bench.training.sharding import gradient_sync_off, shard, whole_state
 
@@ -105,39 +106,6 @@ def answer_loss(model, encoded: list[tuple[list[int], int]], pad_id: int, device
                            reduction=reduction)
 
 
-def scored_position_weight(model, precision: str) -> float:
-    """What one position the LM head scores weighs against one token the model runs, in activation memory, as
-    `part_cost` counts it. A scored position keeps ~12 bytes per vocabulary entry whatever the precision: its fp32
-    logits, their log-softmax and its gradient. A token keeps what each linear layer reads and writes (in the training
-    precision), which leaves out norms, activation functions and attention's own tensors: the weight errs on the safe
-    side. Measured (fp32 LoRA, one row of 128 or 256 tokens): SmolLM2-135M 0.35-0.45, here 0.48; Gemma 3 270M, whose
-    vocabulary is 5x larger, 2.1-2.2, here 3.3. Read before `packing.pack_frozen` replaces the linear layers."""
-    head = model.get_output_embeddings()
-    widths = sum(layer.in_features + layer.out_features for name, layer in model.named_modules()
-                 if isinstance(layer, torch.nn.Linear) and layer is not head and "lora_" not in name)
-    return 12 * head.out_features / (widths * (2 if precision == "bf16" else 4))
-
-
-def part_cost(part: list[tuple[list[int], int]], share_prefix: bool = True, scored_weight: float = 1.0) -> float:
-    """The activation memory of one forward and backward over `part`, in tokens: the positions it runs (a shared prefix
-    once, every row padded to the longest) plus `scored_weight` (scored_position_weight) per position the LM head
-    scores, for its vocabulary-wide logits and their gradient (each row's last `keep`: with a shared prefix the head
-    scores only the labelled ones, so the count errs high)."""
-    prefix, width, keep = part_prefix(part, share_prefix), max(len(ids) for ids, _ in part), max(n for _, n in part) + 1
-    return prefix + len(part) * (width - prefix + keep * scored_weight)
-
-
-def split_by_tokens(batch: list[tuple[list[int], int]], budget: int, share_prefix: bool = True,
-                    scored_weight: float = 1.0) -> list[list[tuple[list[int], int]]]:
-    """Consecutive parts of a batch (rows sorted by length) whose `part_cost` stays within `budget` tokens."""
-    parts, part = [], []
-    for row in sorted(batch, key=lambda encoded: len(encoded[0])):
-        if part and part_cost(part + [row], share_prefix, scored_weight) > budget:
-            parts, part = parts + [part], []
-        part.append(row)
-    return parts + [part]
-
-
 def prepare_model(model_path: str, cfg: FinetuneConfig, device: str, init: Path | None = None):
     """The model to train: fresh LoRA weights over the base model, or the base model itself (full fine-tuning); with
     `init`, an adapter or fully fine-tuned model trained before, to train further (the knowledge-update experiment)."""
@@ -189,9 +157,10 @@ class Trainer:
     checkpoints: Path
     progress: checkpoint.Progress
     rates: ModelFlops  # its model FLOPs per token, target and attention pair (models.flops)
-    scored_weight: float  # what a scored position weighs in a part's cost (scored_position_weight)
+    scored_weight: float  # what a scored position weighs in a part's cost (parts.scored_position_weight)
     best: list[torch.Tensor] | None = None
     started: float = 0.0  # perf_counter when this process began training
+    cpu_started: float = 0.0  # process_time then
     saved: float = 0.0  # perf_counter of the last checkpoint
     accelerator: object | None = None  # several processes (accelerate, DDP): bench/training/distributed.py
 
@@ -219,9 +188,14 @@ class Trainer:
     def elapsed(self) -> float:
         return self.progress.seconds + time.perf_counter() - self.started
 
+    def cpu_elapsed(self) -> float | None:
+        before = self.progress.cpu_seconds
+        return None if before is None else before + time.process_time() - self.cpu_started
+
     def checkpoint(self) -> None:
         self.progress.scheduler = self.schedule.state_dict()
         self.progress.seconds, self.started = self.elapsed(), time.perf_counter()
+        self.progress.cpu_seconds, self.cpu_started = self.cpu_elapsed(), time.process_time()
         if self.main or self.sharded:
             checkpoint.save(self.checkpoints, self.progress, self.params, self.best, self.optimizer, write=self.main)
         self.saved = time.perf_counter()
@@ -307,8 +281,8 @@ def start(model_path: str, pad_id: int, steps: int, cfg: FinetuneConfig, device:
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr(), weight_decay=0.0, fused=fused_adamw(cfg, device))
     schedule = get_linear_schedule_with_warmup(optimizer, max(1, steps // 20), steps)
-    trainer = Trainer(model, params, optimizer, schedule, cfg, pad_id, device, checkpoints, checkpoint.Progress(),
-                      rates, scored_weight, accelerator=accelerator)
+    trainer = Trainer(model, params, optimizer, schedule, cfg, pad_id, device, checkpoints,
+                      checkpoint.Progress(cpu_seconds=0.0), rates, scored_weight, accelerator=accelerator)
     restored = checkpoint.load(checkpoints, params, optimizer)
     if restored:
         trainer.progress, trainer.best = restored
@@ -316,7 +290,8 @@ def start(model_path: str, pad_id: int, steps: int, cfg: FinetuneConfig, device:
         for group, lr in zip(optimizer.param_groups, schedule.get_last_lr()):  # the schedule sets the rate only as it steps
             group["lr"] = lr
         log.info("fine-tuning resumes at epoch %d, batch %d (checkpoint)", trainer.progress.epoch + 1, trainer.progress.batch)
-    trainer.started = trainer.saved = time.perf_counter()
+    trainer.started, trainer.cpu_started = time.perf_counter(), time.process_time()
+    trainer.saved = trainer.started
     return trainer
 
 
@@ -360,6 +335,7 @@ def train_stats(trainer: Trainer, epochs: list, held_out: list) -> TrainStats:
     best = progress.best_epoch if progress.best_epoch and cfg.early_stopping else progress.epoch
     return TrainStats(method=cfg.method, sequences=sum(len(e) for e in epochs[: progress.epoch]), steps=len(losses),
                       tokens=progress.tokens, seconds=trainer.elapsed(), flops=progress.flops,
+                      cpu_share=cpu_share(trainer.cpu_elapsed(), trainer.elapsed(), trainer.device),
                       trainable_params=sum(p.numel() for p in trainer.params), first_loss=sum(losses[:window]) / window,
                       last_loss=sum(losses[-window:]) / window, peak_rss_mb=peak_memory_mb(trainer.device), device=trainer.device,
                       precision=training_precision(cfg, trainer.device),
