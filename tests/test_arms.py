@@ -126,6 +126,18 @@ def test_knn_training_context_never_shows_an_example_to_itself(classification_so
         assert f"Message: {ex.input}\nCategory:" not in pair.prompt
 
 
+def test_the_fit_check_asks_a_training_item_without_its_own_answer_among_the_examples(classification_sources):
+    """As training asked it: synth_cls's ft_rag, shown each training message with its label as the nearest example,
+    fit 76.7% where, asked as trained, it fit 81.7% (and after 6 epochs 68.3% against 100%)."""
+    sources, train = classification_sources
+    asked = build_prompts(ARMS["ft_rag"], train, sources)
+    assert [p.neighbours for p in asked] == [("m3",), ("m1",), ("m1",)]  # each its nearest other example
+    assert all(f"Message: {ex.input}\nCategory:" not in p.prompt for ex, p in zip(train, asked))
+    # a test item is no training example, even under a training example's id: its nearest example stays in
+    test_item = Example("m1", "My Lumo 2 flickers", ("lamps",), stratum="seen")
+    assert build_prompts(ARMS["rag"], [test_item], sources)[0].neighbours == ("m1",)
+
+
 def test_fewshot_examples_are_fixed_by_the_seed_and_answerable():
     train = [Example(f"t{i}", f"q{i}", (f"a{i}",)) for i in range(10)] + [Example("u", "qu", ())]
     assert fewshot_examples(train, 3, seed=1) == fewshot_examples(train, 3, seed=1)

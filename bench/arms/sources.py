@@ -69,12 +69,20 @@ def fewshot_examples(train: list[Example], k: int, seed: int) -> list[Example]:
     return rng.sample(answerable, min(k, len(answerable)))
 
 
+def own_examples(items: list[Example], src: Sources) -> list[str]:
+    """Per item, its id where it is itself a training example (the fit check asks them), else "": it is left out of
+    its own kNN examples, as training left it out (training.pairs.raft_pairs). Among them, it would show the model its
+    own answer: synth_cls's `ft_rag`, trained never to see it, then ignored it and fit 76.7%."""
+    index = src.example_index
+    return [it.id if index and index.by_id.get(it.id) == it else "" for it in items]
+
+
 def build_prompts(arm: Arm, items: list[Example], src: Sources) -> list[PromptedItem]:
     queries = [it.input for it in items]
     began = time.perf_counter()
     chunks = src.retriever.search(queries, src.k) if arm.retrieves and src.retriever else [[] for _ in items]
     if arm.retrieves and src.example_index:
-        examples = src.example_index.nearest(queries, src.knn_k)
+        examples = src.example_index.nearest(queries, src.knn_k, own_examples(items, src))
     else:
         examples = [src.shots if arm.context == "fewshot" else [] for _ in items]
     retrieval = (time.perf_counter() - began) / len(items) if arm.retrieves else 0.0

@@ -14,7 +14,7 @@ import yaml
 from bench.arms.answer import answer_arm
 from bench.arms.judge import judge_support
 from bench.arms.prompts import default_instruction
-from bench.arms.sources import ExampleIndex, Sources, examples_as_docs, fewshot_examples
+from bench.arms.sources import ExampleIndex, Sources, examples_as_docs, fewshot_examples, own_examples
 from bench.data.tasks import Task, select_items, uses_paraphrases
 from bench.eval.metrics import metric_family
 from bench.eval.scoring import score_run
@@ -163,11 +163,12 @@ def answer_fit(ctx: RunContext) -> None:
 def predictions_key(ctx: RunContext, arm: Arm, items: list[Example], seed: int) -> str:
     """Every input that determines an arm's answers: a change to any of them answers again."""
     cfg, src = ctx.cfg, ctx.sources
+    own = own_examples(items, src) if arm.retrieves else []  # the fit check's items, left out of their own examples
     return stage_key("predictions", asdict(arm), ctx.generator_path, str(ctx.adapter_path(arm.weights, seed) or ""), ctx.answering_precision,
                      src.instruction, [asdict(it) for it in items], ctx.choices, ctx.answering.max_new_tokens,
                      cfg.retrieval.model_dump() if arm.retrieves else None, cfg.knn_k,
                      [ex.id for ex in src.shots] if arm.context == "fewshot" else None, cfg.model.embedder,
-                     *([index_keys(src)] if arm.retrieves else []))
+                     *([index_keys(src)] if arm.retrieves else []), *([own] if any(own) else []))
 
 
 def index_keys(src: Sources) -> list[str | None]:
