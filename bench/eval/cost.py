@@ -22,7 +22,8 @@ COST_DEFINITIONS = {
 
 
 # with less of its threads' time than this, a stage shared the cores with other work, and its wall seconds (the cost's
-# measure) ran long. On 2 Zen 5 cores alone, training had 0.96-0.98 and answering 0.9-1.0; beside a second bench, ~0.5
+# measure) ran long. On 2 Zen 5 cores alone, training had 0.98-0.99 and answering 0.97-0.99; a 2-thread torch loop
+# had 0.99 alone and 0.50 beside a second one
 SHARED_CORES = 0.75
 
 
