@@ -4,8 +4,8 @@
 
 Predictions are compared on what the arm produced (id, prompt hash, retrieved chunks, examples shown, output,
 label log-probabilities, tokens); scores.json on every figure that does not come from a clock (seconds, money
-derived from seconds, memory, stage timings, the machine). A run written by an older ftrag (scores.json version 1,
-scores inside each prediction) is read too, so a refactoring can be checked against the code before it.
+derived from seconds, memory, CPU share, stage timings, the machine). A run written by an older ftrag (scores.json
+version 1, scores inside each prediction) is read too, so a refactoring can be checked against the code before it.
 Prints each difference and exits 1 if there is any.
 """
 from __future__ import annotations
@@ -20,7 +20,8 @@ from bench.eval.migrate import upgrade_scores
 
 PREDICTION_FIELDS = ("id", "prompt_hash", "retrieved", "examples", "output", "choice_logprobs", "prompt_tokens", "output_tokens")
 # figures measured by a clock or the machine, and what is derived from them: these differ between any two runs
-TIMED = re.compile(r"(seconds|usd|peak_|memory|break_even|timings|environment|cached|hour_rate|generator_path|\.path$)")
+TIMED = re.compile(r"(seconds|usd|peak_|memory|cpu_share|break_even|timings|environment|cached|hour_rate|"
+                   r"generator_path|\.path$)")
 
 
 def predictions(run: Path) -> dict[str, dict]:

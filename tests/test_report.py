@@ -355,17 +355,17 @@ def test_the_report_names_the_stages_that_shared_the_cores_and_the_break_even_th
     scores["arms"]["rag"]["cost"]["cpu_share"] = 0.93
     write_report(stored_run(tmp_path / "idle", scores), ScoresFile.model_validate(scores))
     idle = (tmp_path / "idle" / "report.md").read_text()
-    assert "| 97 |" in idle and "| 93 |" in idle and "Other work shared the cores" not in idle
+    assert "| 97 |" in idle and "| 93 |" in idle and "Other work most likely shared the cores" not in idle
     costs = {arm: ScoresFile.model_validate(scores).arms[arm].cost for arm in ("ft", "rag")}
     assert "Other work" not in break_even(costs).assumptions
     scores["arms"]["ft"]["cost"]["train"]["cpu_share"] = 0.48
     write_report(stored_run(tmp_path / "busy", scores), ScoresFile.model_validate(scores))
-    assert ("Other work shared the cores while some arms ran (ft's training 48% of their threads' time, where a stage "
-            "alone has 75% or more)") in (tmp_path / "busy" / "report.md").read_text()
+    assert ("Other work most likely shared the cores while some arms ran (ft's training 48% of their threads' time, "
+            "where a stage alone has 75% or more)") in (tmp_path / "busy" / "report.md").read_text()
     costs["ft"] = ScoresFile.model_validate(scores).arms["ft"].cost
-    assert break_even(costs).assumptions.endswith("Other work shared the cores during ft's training (48% of its "
-                                                  "threads' time): those seconds, and the costs priced from them, "
-                                                  "run high.")
+    assert break_even(costs).assumptions.endswith("Other work most likely shared the cores during ft's training "
+                                                  "(48% of its threads' time): those seconds, and the costs priced "
+                                                  "from them, run high.")
 
 
 def test_the_verdict_says_when_fine_tuning_never_read_the_corpus():

@@ -71,8 +71,8 @@ def fewshot_examples(train: list[Example], k: int, seed: int) -> list[Example]:
 
 def own_examples(items: list[Example], src: Sources) -> list[str]:
     """Per item, its id where it is itself a training example (the fit check asks them), else "": it is left out of
-    its own kNN examples, as training left it out (training.pairs.raft_pairs). Among them, it would show the model its
-    own answer: synth_cls's `ft_rag`, trained never to see it, then ignored it and fit 76.7%."""
+    its own kNN examples, as training left it out (training.pairs.raft_pairs). Shown its own answer as the nearest
+    example, synth_cls's `ft_rag`, never trained so, answered otherwise for 14 of 60: fit 76.7%, not 81.7%."""
     index = src.example_index
     return [it.id if index and index.by_id.get(it.id) == it else "" for it in items]
 

@@ -21,9 +21,10 @@ COST_DEFINITIONS = {
 }
 
 
-# with less of its threads' time than this, a stage shared the cores with other work, and its wall seconds (the cost's
-# measure) ran long. On 2 Zen 5 cores alone, training had 0.98-0.99 and answering 0.97-0.99; a 2-thread torch loop
-# had 0.99 alone and 0.50 beside a second one
+# with less of its threads' time than this, a stage most likely shared the cores with other work, and its wall seconds
+# (the cost's measure) ran long. On 2 Zen 5 cores alone, SmolLM2-135M's training had 0.98-0.99 and its answering
+# 0.97-0.99; a 2-thread torch loop had 0.99 alone and 0.50 beside a second one. Single-threaded Python lowers it too:
+# the tests' 2-layer model answered at 0.78-0.97 alone
 SHARED_CORES = 0.75
 
 
@@ -117,5 +118,5 @@ def busy_clause(costs: list[tuple[str, Cost]]) -> str:
     """A sentence naming the stages that shared the cores with other work, or "" when none did."""
     busy = [f"{arm}'s {stage} ({share:.0%} of its threads' time)"
             for arm, cost in costs for stage, share in shared_cores(cost)]
-    return (f" Other work shared the cores during {', '.join(busy)}: those seconds, and the costs priced from them, "
-            "run high." if busy else "")
+    return (f" Other work most likely shared the cores during {', '.join(busy)}: those seconds, and the costs priced "
+            "from them, run high." if busy else "")

@@ -136,10 +136,10 @@ def shared_cores_note(rows: list[Row]) -> tuple | None:
     busy = [f"{row.label}'s {stage} {share:.0%}" for row in rows for stage, share in shared_cores(row.data.cost)]
     if not busy:
         return None
-    return ("p", f"Other work shared the cores while some arms ran ({'; '.join(busy)} of their threads' time, where "
-                 f"a stage alone has {SHARED_CORES:.0%} or more): their seconds, and the costs and break-even priced "
-                 "from them, run high. Measure them on an idle machine, with `FTRAG_CACHE_DIR` set to an empty folder "
-                 "so that cached adapters train again.")
+    return ("p", f"Other work most likely shared the cores while some arms ran ({'; '.join(busy)} of their threads' "
+                 f"time, where a stage alone has {SHARED_CORES:.0%} or more): their seconds, and the costs and "
+                 "break-even priced from them, run high. Measure them on an idle machine, with `FTRAG_CACHE_DIR` set "
+                 "to an empty folder so that cached adapters train again.")
 
 
 def experiment_blocks(runs: list[Run], folder: Path) -> list[tuple]:
