@@ -333,9 +333,10 @@ def train_stats(trainer: Trainer, epochs: list, held_out: list) -> TrainStats:
     cfg, progress, losses = trainer.cfg, trainer.progress, trainer.progress.losses
     window = max(1, len(losses) // 10)
     best = progress.best_epoch if progress.best_epoch and cfg.early_stopping else progress.epoch
+    seconds = trainer.elapsed()
     return TrainStats(method=cfg.method, sequences=sum(len(e) for e in epochs[: progress.epoch]), steps=len(losses),
-                      tokens=progress.tokens, seconds=trainer.elapsed(), flops=progress.flops,
-                      cpu_share=cpu_share(trainer.cpu_elapsed(), trainer.elapsed(), trainer.device),
+                      tokens=progress.tokens, seconds=seconds, flops=progress.flops,
+                      cpu_share=cpu_share(trainer.cpu_elapsed(), seconds, trainer.device),
                       trainable_params=sum(p.numel() for p in trainer.params), first_loss=sum(losses[:window]) / window,
                       last_loss=sum(losses[-window:]) / window, peak_rss_mb=peak_memory_mb(trainer.device), device=trainer.device,
                       precision=training_precision(cfg, trainer.device),
